@@ -1,0 +1,17 @@
+#include "core/cli/command.h"
+
+namespace capbench::cli {
+
+int run_encode(const std::vector<std::string>& args) {
+  po::options_description options("encode options");
+  po::positional_options_description positional;
+  po::variables_map vm;
+  po::options_description loose;
+  loose.add_options()("args", po::value<std::vector<std::string>>(), "arguments");
+  options.add(loose);
+  positional.add("args", -1);
+  if (!parse(args, command("encode"), options, positional, vm)) return 0;
+  return not_implemented(command("encode"), "image side, issue 5");
+}
+
+}  // namespace capbench::cli
