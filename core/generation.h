@@ -1,0 +1,46 @@
+#pragma once
+// BLIP-2 caption generation: builds the language model's input from the soft
+// prompt and the text prompt exactly as transformers' Blip2ForConditionalGeneration
+// .generate does, and runs the search engine (core/search.h) over a TextDecoder.
+#include <ATen/core/Tensor.h>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/plugin_api.h"
+#include "core/tokenizer.h"
+
+namespace capbench {
+
+// What a user may set; one field per `capbench caption` flag and per
+// `generate.*` key of an experiment file. The README maps them to LAVIS and
+// transformers options.
+struct GenerationOptions {
+  int64_t max_new_tokens = 30;      // tokens generated after the prompt (EOS included)
+  int64_t min_new_tokens = 0;       // EOS is forbidden before this many new tokens
+  int64_t num_beams = 1;            // 1 = greedy or sampling
+  double length_penalty = 1.0;      // beam score = sum logprob / length ** length_penalty
+  std::string early_stopping = "false";  // "true", "false" or "never" (beam search)
+  double repetition_penalty = 1.0;  // > 1 discourages tokens already generated
+  int64_t no_repeat_ngram_size = 0; // forbid repeating n-grams of this size (0 = off)
+  bool do_sample = false;           // nucleus / top-k sampling instead of search
+  double top_p = 1.0;               // nucleus mass kept when sampling
+  int64_t top_k = 50;               // tokens kept when sampling (0 = all)
+  double temperature = 1.0;         // logits divided by this when sampling
+  int64_t num_captions = 1;         // captions returned per image (<= num_beams for beam search)
+  uint64_t seed = 0;                // sampling seed: same seed, same captions on one device
+  std::string prompt;               // text after the soft prompt ("a photo of", "Question: … Answer:")
+};
+
+struct Caption {
+  std::string text;          // decoded, special tokens skipped, stripped
+  std::vector<int64_t> ids;  // generated ids as transformers returns them (leading BOS / decoder start, up to EOS)
+  double score = 0;          // beam: length-penalised sequence score; otherwise sum of log-probabilities
+};
+
+// Captions for a batch: soft_prompt [B,Q,D] on the decoder's device and dtype.
+// Returns B lists of num_captions captions, best first.
+std::vector<std::vector<Caption>> generate_captions(TextDecoder& decoder, const Tokenizer& tokenizer,
+                                                    const at::Tensor& soft_prompt, const GenerationOptions& options);
+
+}  // namespace capbench
