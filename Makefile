@@ -22,6 +22,7 @@ demo: build
 	@scripts/demo $(BUILD)
 
 bench: build
+	@cmake --build $(BUILD) --target benches -j $(JOBS)
 	@scripts/bench $(BUILD)
 
 clean:
