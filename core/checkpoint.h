@@ -39,10 +39,17 @@ class Checkpoint {
   // this Checkpoint lives (the tensor keeps the mapping alive).
   at::Tensor view(const std::string& name) const;
   // The tensor converted to `dtype` on `device` (a view when nothing changes on CPU).
+  // After a conversion the mapped pages it was read from are dropped from memory
+  // (they are read again from the file if a view touches them later).
   at::Tensor load(const std::string& name, at::ScalarType dtype, const c10::Device& device) const;
 
   // Metadata of the file holding `name` (the `__metadata__` object), or of the single file.
+  // Without a name, for a sharded checkpoint: that of the first shard.
   std::vector<std::pair<std::string, std::string>> metadata() const;
+  std::vector<std::pair<std::string, std::string>> metadata(const std::string& name) const;
+
+  // The safetensors files read, in the order names() walks them.
+  std::vector<std::filesystem::path> files() const;
 
  private:
   struct Impl;
