@@ -33,13 +33,22 @@ class ImageProcessor {
   // [3,H,W] float32 pixel values of one image file; throws Error naming the file
   // when it is missing, unreadable, truncated or empty.
   at::Tensor load(const std::filesystem::path& image) const;
-  // [B,3,H,W] float32 for several files.
+  // [B,3,H,W] float32 for several files (decoded in parallel); throws Error naming
+  // the first file that fails.
   at::Tensor load_batch(const std::vector<std::filesystem::path>& images) const;
+  // [H,W,3] uint8: the image after RGB conversion and resizing, before rescaling.
+  at::Tensor load_resized(const std::filesystem::path& image) const;
 
   const ImageProcessorConfig& config() const { return config_; }
+  // Rescale + normalise of one 8-bit value of channel c, as transformers computes
+  // it (float64 rescale rounded to float32, then float32 (x - mean) / std).
+  float pixel_value(int channel, uint8_t value) const { return lut_[channel][value]; }
 
  private:
+  at::Tensor to_pixel_values(const std::vector<uint8_t>& rgb, int64_t channels, int64_t height, int64_t width) const;
+
   ImageProcessorConfig config_;
+  std::array<std::array<float, 256>, 3> lut_{};
 };
 
 }  // namespace capbench
