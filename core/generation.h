@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/plugin_api.h"
+#include "core/search.h"
 #include "core/tokenizer.h"
 
 namespace capbench {
@@ -36,7 +37,28 @@ struct Caption {
   std::string text;          // decoded, special tokens skipped, stripped
   std::vector<int64_t> ids;  // generated ids as transformers returns them (leading BOS / decoder start, up to EOS)
   double score = 0;          // beam: length-penalised sequence score; otherwise sum of log-probabilities
+                             // of the generated tokens under the processed (pre-warper) distribution
 };
+
+struct GenerationOutput {
+  std::vector<std::vector<Caption>> captions;  // per image, num_captions each, best first; text left empty
+  at::Tensor first_logits;                     // [B,V] float32 next-token logits after the prefix
+};
+
+// The search settings for `decoder` (EOS, running ids the processors see) from
+// the user's options; throws Error for invalid combinations.
+SearchOptions search_options(const GenerationOptions& options, const DecoderSpec& spec);
+
+// Generation from prompt ids already tokenised: prompt_ids/prompt_mask [B,P]
+// int64 (1 = token, 0 = padding; decoder-only models want LEFT padding), the
+// soft prompt [B,Q,D]. options.prompt is ignored here.
+GenerationOutput generate(TextDecoder& decoder, const at::Tensor& soft_prompt, const at::Tensor& prompt_ids,
+                          const at::Tensor& prompt_mask, const GenerationOptions& options);
+
+// generate() with options.prompt encoded by `tokenizer` for every image (an empty
+// prompt gives what Blip2 uses without input_ids) and the captions decoded.
+GenerationOutput generate_text(TextDecoder& decoder, const Tokenizer& tokenizer, const at::Tensor& soft_prompt,
+                               const GenerationOptions& options);
 
 // Captions for a batch: soft_prompt [B,Q,D] on the decoder's device and dtype.
 // Returns B lists of num_captions captions, best first.
