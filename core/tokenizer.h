@@ -21,8 +21,9 @@ class Tokenizer {
   // last; BERT: [CLS] ... [SEP]). Truncation to max_length (> 0) as HF does.
   virtual std::vector<int64_t> encode(std::string_view text, bool add_special_tokens = true,
                                       int64_t max_length = 0) const = 0;
-  // Ids outside the vocabulary decode to nothing (with one warning); invalid
-  // UTF-8 from byte tokens becomes U+FFFD, as Hugging Face does.
+  // Ids outside the vocabulary decode to nothing (with one warning; WordPiece
+  // gives [UNK], as BertTokenizer does); invalid UTF-8 from byte tokens becomes
+  // U+FFFD, as Hugging Face does. encode() throws Error on invalid UTF-8 text.
   virtual std::string decode(const std::vector<int64_t>& ids, bool skip_special_tokens = true) const = 0;
   virtual const SpecialTokens& special_tokens() const = 0;
   virtual int64_t vocab_size() const = 0;

@@ -1,8 +1,5 @@
 #include "core/tokenizers/bpe_tokenizer.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "core/error.h"
 #include "core/json_file.h"
 #include "core/log.h"
@@ -16,14 +13,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kCacheLimit = 1 << 18;
-
-std::string read_text_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(file.string() + ": cannot be opened");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 // str.split() without arguments.
 std::vector<std::string> split_on_space(std::string_view line) {
@@ -45,7 +34,7 @@ std::vector<std::string> split_on_space(std::string_view line) {
 // merges.txt as GPT2Tokenizer reads it: the first line (#version) and the
 // last piece after the final newline are dropped; every other line keeps its rank.
 std::vector<std::pair<std::string, std::string>> read_merges_txt(const fs::path& file) {
-  const std::string content = read_text_file(file);
+  const std::string content = read_file_bytes(file);
   unicode::require_valid_utf8(content, file.string());
   std::vector<std::string_view> lines;
   for (size_t pos = 0;;) {

@@ -51,7 +51,13 @@ std::vector<std::string_view> Gpt2Pretokenizer::split(std::string_view text) con
     const int rc = impl_->jit ? pcre2_jit_match(impl_->code, subject, text.size(), start, 0, match, nullptr)
                               : pcre2_match(impl_->code, subject, text.size(), start, PCRE2_NO_UTF_CHECK, match,
                                             nullptr);
-    if (rc < 0) break;
+    if (rc == PCRE2_ERROR_NOMATCH) break;
+    if (rc < 0) {
+      pcre2_match_data_free(match);
+      PCRE2_UCHAR message[256];
+      pcre2_get_error_message(rc, message, sizeof message);
+      throw Error(std::string("GPT-2 pre-tokenisation failed: ") + reinterpret_cast<const char*>(message));
+    }
     const PCRE2_SIZE* span = pcre2_get_ovector_pointer(match);
     if (span[1] == span[0]) break;  // the pattern never matches empty text
     words.push_back(text.substr(span[0], span[1] - span[0]));

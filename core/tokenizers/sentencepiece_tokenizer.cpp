@@ -1,8 +1,5 @@
 #include "core/tokenizers/sentencepiece_tokenizer.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "core/error.h"
 #include "core/log.h"
 #include "core/tokenizers/unicode_text.h"
@@ -15,14 +12,6 @@ namespace {
 
 constexpr std::string_view kUnderline = "\xE2\x96\x81";  // U+2581, SentencePiece's space
 
-std::string read_binary(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(file.string() + ": cannot be opened");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
 }  // namespace
@@ -32,7 +21,7 @@ SentencePieceTokenizer::SentencePieceTokenizer(const TokenizerConfig& config) {
   // transformers warns and takes legacy=True when the folder does not say.
   legacy_ = config.get_bool("legacy", true);
   add_prefix_space_ = config.get_bool("add_prefix_space", true);
-  std::string model = read_binary(file);
+  std::string model = read_file_bytes(file);
   if (!legacy_) model = without_dummy_prefix(model, file);
   model_ = std::make_unique<SentencePieceModel>(model, file);
   piece_size_ = model_->piece_size();

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <fstream>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/json_file.h"
@@ -9,6 +11,14 @@
 namespace capbench {
 
 namespace fs = std::filesystem;
+
+std::string read_file_bytes(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error(file.string() + ": cannot be opened");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
 
 AddedToken parse_added_token(const nlohmann::json& value, const fs::path& file) {
   AddedToken token;

@@ -37,6 +37,9 @@ struct TokenizerConfig {
 
 TokenizerConfig read_tokenizer_config(const std::filesystem::path& folder);
 
+// The whole content of a vocabulary or model file; throws Error naming it.
+std::string read_file_bytes(const std::filesystem::path& file);
+
 // One token as transformers serialises it: a string or an AddedToken object.
 AddedToken parse_added_token(const nlohmann::json& value, const std::filesystem::path& file);
 

@@ -1,8 +1,6 @@
 #include "core/tokenizers/wordpiece_tokenizer.h"
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/tokenizers/unicode_text.h"
@@ -61,11 +59,7 @@ std::u32string strip_accents(const std::u32string& word) {
 // vocab.txt as BertTokenizer reads it: one token per line (universal
 // newlines), the id is the line number; a repeated token keeps its last line.
 std::vector<std::string> read_vocab_lines(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(file.string() + ": cannot be opened");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string content = buffer.str();
+  const std::string content = read_file_bytes(file);
   unicode::require_valid_utf8(content, file.string());
   std::vector<std::string> lines;
   std::string line;
