@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/json_file.h"
+#include "core/nn/layers.h"
 
 namespace capbench::opt {
 
@@ -28,9 +29,10 @@ OptConfig parse(const JsonObject& json) {
   if (c.num_attention_heads <= 0 || c.hidden_size % c.num_attention_heads != 0)
     throw Error(json.file().string() + ": " + json.key_path("hidden_size") + " (" + std::to_string(c.hidden_size) +
                 ") is not divisible by num_attention_heads (" + std::to_string(c.num_attention_heads) + ")");
-  if (c.activation_function != "relu" && c.activation_function != "gelu" && c.activation_function != "gelu_new")
-    throw Error(json.file().string() + ": " + json.key_path("activation_function") + " '" + c.activation_function +
-                "' is not supported (relu, gelu, gelu_new)");
+  nn::check_activation(c.activation_function, json.file().string() + ": " + json.key_path("activation_function"));
+  if (!c.layer_norm_elementwise_affine)
+    throw Error(json.file().string() + ": " + json.key_path("layer_norm_elementwise_affine") +
+                " = false (layer norms without weights) is not supported");
   return c;
 }
 

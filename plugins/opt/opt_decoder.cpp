@@ -5,6 +5,7 @@
 #include "core/checkpoint.h"
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/nn/layers.h"
 #include "core/plugin_api.h"
 #include "plugins/opt/opt_model.h"
 
@@ -43,8 +44,7 @@ class OptDecoder : public TextDecoder {
   explicit OptDecoder(ComponentContext& ctx) {
     const at::ScalarType dtype = parse_dtype(ctx.dtype.empty() ? "fp32" : ctx.dtype);
     const c10::Device device = parse_device(ctx.device.empty() ? "cpu" : ctx.device);
-    if (dtype == at::kHalf && device.is_cpu())
-      throw Error("opt decoder: fp16 is not supported on the CPU (libtorch lacks CPU fp16 kernels); use bf16 or fp32");
+    nn::check_compute_dtype(dtype, device, "opt decoder");
     Checkpoint checkpoint = Checkpoint::open(ctx.checkpoint);
     const OptConfig config = read_opt_config(checkpoint.folder());
     std::string lm_head_name;

@@ -7,52 +7,32 @@
 
 #include "core/error.h"
 #include "core/module_loading.h"
+#include "core/nn/layers.h"
 
 namespace capbench::opt {
 
 namespace {
 
-// Modules with uninitialised parameters named as transformers names them; the
-// checkpoint fills them (core/module_loading.h).
-at::Tensor empty_parameter(torch::nn::Module& m, const std::string& name, at::IntArrayRef shape,
-                           const at::TensorOptions& options) {
-  return m.register_parameter(name, at::empty(shape, options), /*requires_grad=*/false);
-}
+// Modules named as transformers names them, with uninitialised parameters the
+// checkpoint fills (core/module_loading.h).
+using capbench::nn::LayerNorm;
+using capbench::nn::Linear;
 
-struct Linear : torch::nn::Module {
-  at::Tensor weight, bias;
-  Linear(int64_t in, int64_t out, bool with_bias, const at::TensorOptions& o) {
-    weight = empty_parameter(*this, "weight", {out, in}, o);
-    if (with_bias) bias = empty_parameter(*this, "bias", {out}, o);
-  }
-  at::Tensor operator()(const at::Tensor& x) const { return at::linear(x, weight, bias); }
-};
-
-struct LayerNorm : torch::nn::Module {
-  at::Tensor weight, bias;
-  int64_t size;
-  LayerNorm(int64_t n, bool affine, const at::TensorOptions& o) : size(n) {
-    if (affine) {
-      weight = empty_parameter(*this, "weight", {n}, o);
-      bias = empty_parameter(*this, "bias", {n}, o);
-    }
-  }
-  at::Tensor operator()(const at::Tensor& x) const { return at::layer_norm(x, {size}, weight, bias, 1e-5); }
-};
+constexpr double kLayerNormEps = 1e-5;  // torch.nn.LayerNorm's default, which OPT uses
 
 struct Embedding : torch::nn::Module {
   at::Tensor weight;
-  Embedding(int64_t rows, int64_t dim, const at::TensorOptions& o) { weight = empty_parameter(*this, "weight", {rows, dim}, o); }
+  Embedding(int64_t rows, int64_t dim) { weight = register_parameter("weight", at::empty({rows, dim}), false); }
 };
 
 struct Attention : torch::nn::Module {
   std::shared_ptr<Linear> q_proj, k_proj, v_proj, out_proj;
-  Attention(const OptConfig& c, const at::TensorOptions& o) {
+  explicit Attention(const OptConfig& c) {
     const int64_t d = c.hidden_size;
-    k_proj = register_module("k_proj", std::make_shared<Linear>(d, d, c.enable_bias, o));
-    v_proj = register_module("v_proj", std::make_shared<Linear>(d, d, c.enable_bias, o));
-    q_proj = register_module("q_proj", std::make_shared<Linear>(d, d, c.enable_bias, o));
-    out_proj = register_module("out_proj", std::make_shared<Linear>(d, d, c.enable_bias, o));
+    k_proj = register_module("k_proj", std::make_shared<Linear>(d, d, c.enable_bias));
+    v_proj = register_module("v_proj", std::make_shared<Linear>(d, d, c.enable_bias));
+    q_proj = register_module("q_proj", std::make_shared<Linear>(d, d, c.enable_bias));
+    out_proj = register_module("out_proj", std::make_shared<Linear>(d, d, c.enable_bias));
   }
 };
 
@@ -60,14 +40,12 @@ struct Layer : torch::nn::Module {
   std::shared_ptr<Attention> self_attn;
   std::shared_ptr<LayerNorm> self_attn_layer_norm, final_layer_norm;
   std::shared_ptr<Linear> fc1, fc2;
-  Layer(const OptConfig& c, const at::TensorOptions& o) {
-    self_attn = register_module("self_attn", std::make_shared<Attention>(c, o));
-    self_attn_layer_norm =
-        register_module("self_attn_layer_norm", std::make_shared<LayerNorm>(c.hidden_size, c.layer_norm_elementwise_affine, o));
-    fc1 = register_module("fc1", std::make_shared<Linear>(c.hidden_size, c.ffn_dim, c.enable_bias, o));
-    fc2 = register_module("fc2", std::make_shared<Linear>(c.ffn_dim, c.hidden_size, c.enable_bias, o));
-    final_layer_norm =
-        register_module("final_layer_norm", std::make_shared<LayerNorm>(c.hidden_size, c.layer_norm_elementwise_affine, o));
+  explicit Layer(const OptConfig& c) {
+    self_attn = register_module("self_attn", std::make_shared<Attention>(c));
+    self_attn_layer_norm = register_module("self_attn_layer_norm", std::make_shared<LayerNorm>(c.hidden_size, kLayerNormEps));
+    fc1 = register_module("fc1", std::make_shared<Linear>(c.hidden_size, c.ffn_dim, c.enable_bias));
+    fc2 = register_module("fc2", std::make_shared<Linear>(c.ffn_dim, c.hidden_size, c.enable_bias));
+    final_layer_norm = register_module("final_layer_norm", std::make_shared<LayerNorm>(c.hidden_size, kLayerNormEps));
   }
 };
 
@@ -76,32 +54,26 @@ struct Decoder : torch::nn::Module {
   std::shared_ptr<Linear> project_in, project_out;
   std::vector<std::shared_ptr<Layer>> layers;
   std::shared_ptr<LayerNorm> final_layer_norm;
-  Decoder(const OptConfig& c, const at::TensorOptions& o) {
-    embed_tokens = register_module("embed_tokens", std::make_shared<Embedding>(c.vocab_size, c.word_embed_proj_dim, o));
+  explicit Decoder(const OptConfig& c) {
+    embed_tokens = register_module("embed_tokens", std::make_shared<Embedding>(c.vocab_size, c.word_embed_proj_dim));
     // transformers' OPTLearnedPositionalEmbedding keeps 2 extra rows (the offset).
-    embed_positions = register_module("embed_positions", std::make_shared<Embedding>(c.max_position_embeddings + 2, c.hidden_size, o));
+    embed_positions = register_module("embed_positions", std::make_shared<Embedding>(c.max_position_embeddings + 2, c.hidden_size));
     if (c.has_projections()) {
-      project_out = register_module("project_out", std::make_shared<Linear>(c.hidden_size, c.word_embed_proj_dim, false, o));
-      project_in = register_module("project_in", std::make_shared<Linear>(c.word_embed_proj_dim, c.hidden_size, false, o));
+      project_out = register_module("project_out", std::make_shared<Linear>(c.hidden_size, c.word_embed_proj_dim, false));
+      project_in = register_module("project_in", std::make_shared<Linear>(c.word_embed_proj_dim, c.hidden_size, false));
     }
     auto list = register_module("layers", std::make_shared<torch::nn::Module>());
     for (int64_t i = 0; i < c.num_hidden_layers; ++i)
-      layers.push_back(list->register_module(std::to_string(i), std::make_shared<Layer>(c, o)));
+      layers.push_back(list->register_module(std::to_string(i), std::make_shared<Layer>(c)));
     if (c.has_final_layer_norm())
-      final_layer_norm = register_module("final_layer_norm", std::make_shared<LayerNorm>(c.hidden_size, c.layer_norm_elementwise_affine, o));
+      final_layer_norm = register_module("final_layer_norm", std::make_shared<LayerNorm>(c.hidden_size, kLayerNormEps));
   }
 };
 
 struct Root : torch::nn::Module {
   std::shared_ptr<Decoder> decoder;
-  Root(const OptConfig& c, const at::TensorOptions& o) { decoder = register_module("decoder", std::make_shared<Decoder>(c, o)); }
+  explicit Root(const OptConfig& c) { decoder = register_module("decoder", std::make_shared<Decoder>(c)); }
 };
-
-at::Tensor activation(const std::string& name, const at::Tensor& x) {
-  if (name == "relu") return at::relu(x);
-  if (name == "gelu") return at::gelu(x);
-  return at::gelu(x, "tanh");
-}
 
 double lowest(at::ScalarType dtype) {
   switch (dtype) {
@@ -135,8 +107,7 @@ void KvCache::keep_rows(const at::Tensor& rows) {
 OptModel::OptModel(const OptConfig& config, const Checkpoint& checkpoint, const std::string& prefix,
                    const std::string& lm_head_name, at::ScalarType dtype, c10::Device device)
     : config_(config), dtype_(dtype), device_(device), weights_(std::make_shared<Weights>()) {
-  const auto options = at::TensorOptions().dtype(dtype).device(device);
-  weights_->root = std::make_shared<Root>(config, options);
+  weights_->root = std::make_shared<Root>(config);
   LoadOptions load;
   load.dtype = dtype;
   load.device = device;
@@ -173,11 +144,11 @@ at::Tensor OptModel::run_layers(at::Tensor x, const at::Tensor& bias, KvCache* c
     const Layer& layer = *d.layers[i];
     if (hidden_states) hidden_states->push_back(x);
     at::Tensor residual = x;
-    at::Tensor h = pre ? (*layer.self_attn_layer_norm)(x) : x;
-    auto split = [&](const at::Tensor& t) { return t.view({rows, length, heads, head_dim}).transpose(1, 2); };
-    at::Tensor q = split((*layer.self_attn->q_proj)(h) * scaling);
-    at::Tensor k = split((*layer.self_attn->k_proj)(h));
-    at::Tensor v = split((*layer.self_attn->v_proj)(h));
+    at::Tensor h = pre ? layer.self_attn_layer_norm->forward(x) : x;
+    auto split = [&](const at::Tensor& t) { return nn::split_heads(t, heads); };
+    at::Tensor q = split(layer.self_attn->q_proj->forward(h) * scaling);
+    at::Tensor k = split(layer.self_attn->k_proj->forward(h));
+    at::Tensor v = split(layer.self_attn->v_proj->forward(h));
     if (cache) {
       cache->keys[i].narrow(2, start, length).copy_(k);
       cache->values[i].narrow(2, start, length).copy_(v);
@@ -188,17 +159,17 @@ at::Tensor OptModel::run_layers(at::Tensor x, const at::Tensor& bias, KvCache* c
     at::Tensor probs = scores.scalar_type() == at::kHalf ? at::softmax(scores, -1, at::kFloat).to(at::kHalf)
                                                          : at::softmax(scores, -1);
     at::Tensor attended = at::matmul(probs, v).transpose(1, 2).reshape({rows, length, heads * head_dim});
-    x = residual + (*layer.self_attn->out_proj)(attended);
-    if (!pre) x = (*layer.self_attn_layer_norm)(x);
+    x = residual + layer.self_attn->out_proj->forward(attended);
+    if (!pre) x = layer.self_attn_layer_norm->forward(x);
 
     residual = x;
-    h = pre ? (*layer.final_layer_norm)(x) : x;
-    h = (*layer.fc2)(activation(config_.activation_function, (*layer.fc1)(h)));
+    h = pre ? layer.final_layer_norm->forward(x) : x;
+    h = layer.fc2->forward(nn::activation(config_.activation_function, layer.fc1->forward(h)));
     x = residual + h;
-    if (!pre) x = (*layer.final_layer_norm)(x);
+    if (!pre) x = layer.final_layer_norm->forward(x);
   }
-  if (d.final_layer_norm) x = (*d.final_layer_norm)(x);
-  if (d.project_out) x = (*d.project_out)(x);
+  if (d.final_layer_norm) x = d.final_layer_norm->forward(x);
+  if (d.project_out) x = d.project_out->forward(x);
   if (hidden_states) hidden_states->push_back(x);
   return x;
 }
@@ -217,7 +188,7 @@ at::Tensor OptModel::forward(const at::Tensor& inputs_embeds, const at::Tensor& 
     throw Error("the prompt is longer than OPT's max_position_embeddings (" +
                 std::to_string(config_.max_position_embeddings) + ")");
   at::Tensor x = inputs_embeds.to(device_, dtype_);
-  if (d.project_in) x = (*d.project_in)(x);
+  if (d.project_in) x = d.project_in->forward(x);
   x = x + at::embedding(d.embed_positions->weight, positions);
 
   at::Tensor key_bias = key_bias_of(mask, dtype_);  // [B,T]
@@ -264,7 +235,7 @@ at::Tensor OptModel::step(const at::Tensor& tokens, KvCache& cache) const {
   if (cache.max_next_position + 2 >= d.embed_positions->weight.size(0))
     throw Error("generation ran past OPT's max_position_embeddings (" + std::to_string(config_.max_position_embeddings) + ")");
   at::Tensor x = embed_tokens(tokens.view({rows, 1}));
-  if (d.project_in) x = (*d.project_in)(x);
+  if (d.project_in) x = d.project_in->forward(x);
   x = x + at::embedding(d.embed_positions->weight, (cache.next_position + 2).view({rows, 1}));
   const int64_t start = cache.length;
   at::Tensor bias = cache.key_bias.narrow(1, 0, start + 1).view({rows, 1, 1, start + 1});
