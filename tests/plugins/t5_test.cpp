@@ -59,6 +59,10 @@ TextDecoder::Forward run(TextDecoder& decoder, const ForwardCase& c) {
   return decoder.forward(c.soft, c.ids, c.mask, c.decoder_ids);
 }
 
+double relative_error(const at::Tensor& got, const at::Tensor& expected) {
+  return ((got.to(at::kDouble) - expected.to(at::kDouble)).norm() / expected.to(at::kDouble).norm()).item<double>();
+}
+
 // Every stored "<case>.<kind>.<i>" against out[i]; returns how many were stored.
 int check_hidden_states(const Checkpoint& refs, const std::string& case_name, const std::string& kind,
                         const std::vector<at::Tensor>& states) {
@@ -79,7 +83,7 @@ void check_forward_case(const std::string& case_name, TextDecoder& decoder) {
   const Checkpoint refs = references(kFolder);
   TextDecoder::Forward out = run(decoder, forward_case(case_name));
   REQUIRE(out.logits.dim() == 3);
-  CHECK(out.logits.scalar_type() == at::kFloat);
+  CHECK((out.logits.scalar_type() == at::kFloat));
   CHECK(max_abs_diff(out.logits.narrow(2, 0, 1024), refs.view(case_name + ".logits_head1024")) < kTolerance);
   CHECK(max_abs_diff(out.logits.logsumexp(-1), refs.view(case_name + ".logsumexp")) < kTolerance);
   CHECK(out.logits.argmax(-1).equal(refs.view(case_name + ".argmax")));
@@ -142,7 +146,7 @@ TEST_CASE("t5 forward matches transformers: logits, encoder and decoder hidden s
   CHECK(spec.encoder_decoder);
 
   TextDecoder::Forward out = run(*decoder, forward_case("fwd_prompt"));
-  CHECK(out.logits.sizes() == at::IntArrayRef({2, 6, 32128}));
+  CHECK((out.logits.sizes() == at::IntArrayRef({2, 6, 32128})));
   CHECK(out.encoder_hidden_states.size() == 3);  // inputs_embeds, block 0, final-normed block 1
   CHECK(out.hidden_states.size() == 3);
   check_forward_case("fwd_prompt", *decoder);
@@ -159,7 +163,7 @@ TEST_CASE("t5 start/step with the caches equal the full forward; select keeps, r
     REQUIRE(c.decoder_ids.select(1, 0).eq(decoder->spec().decoder_start_token_id).all().item<bool>());
 
     TextDecoder::Start start = decoder->start(c.soft, c.ids, c.mask);
-    CHECK(start.logits.scalar_type() == at::kFloat);
+    CHECK((start.logits.scalar_type() == at::kFloat));
     CHECK(max_abs_diff(start.logits, full.select(1, 0)) < kTolerance);
     for (int64_t t = 1; t < 3; ++t) {
       at::Tensor logits = decoder->step(*start.state, c.decoder_ids.select(1, t));
@@ -266,12 +270,15 @@ TEST_CASE("t5 in bf16 runs and stays close to fp32 (sanity, not a reference)") {
   const ForwardCase c = forward_case("fwd_prompt");
   const at::Tensor reference = run(*fp32, c).logits;
   TextDecoder::Forward out = run(*bf16, c);
-  CHECK(out.logits.scalar_type() == at::kFloat);
-  CHECK(out.hidden_states.back().scalar_type() == at::kBFloat16);
-  const double scale = reference.abs().max().item<double>();
-  CHECK(max_abs_diff(out.logits, reference) < 0.05 * scale);
-  // Cached decoding in bf16 follows its own full forward.
+  CHECK((out.logits.scalar_type() == at::kFloat));
+  CHECK((out.hidden_states.back().scalar_type() == at::kBFloat16));
+  // bf16 keeps 8 significant bits (relative rounding 2^-9 per operation): after two
+  // encoder and two decoder blocks a relative error of several percent is expected.
+  // Measured: 4.8% with this fixture's large random weights. Its top-2 logit gaps
+  // (~1e-2) are below bf16's resolution, so argmax is not compared.
+  CHECK(relative_error(out.logits, reference) < 0.1);
+  // Cached decoding in bf16 follows its own full forward up to the rounding of a different operation order.
   TextDecoder::Start start = bf16->start(c.soft, c.ids, c.mask);
-  CHECK(max_abs_diff(start.logits, out.logits.select(1, 0)) < 0.01 * scale);
-  CHECK(max_abs_diff(bf16->step(*start.state, c.decoder_ids.select(1, 1)), out.logits.select(1, 1)) < 0.01 * scale);
+  CHECK(relative_error(start.logits, out.logits.select(1, 0)) < 0.03);
+  CHECK(relative_error(bf16->step(*start.state, c.decoder_ids.select(1, 1)), out.logits.select(1, 1)) < 0.03);
 }
