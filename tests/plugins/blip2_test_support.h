@@ -1,0 +1,49 @@
+#pragma once
+// Shared by the BLIP-2 image-side plugin tests: fixtures, the plugin registry
+// (CTest points CAPBENCH_PLUGIN_PATH at the built plugins) and comparisons.
+#include <doctest/doctest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <string>
+
+#include "core/checkpoint.h"
+#include "core/plugin_loader.h"
+
+namespace blip2_test {
+
+inline std::filesystem::path fixture(const std::string& name) {
+  return std::filesystem::path(CAPBENCH_SOURCE_DIR) / "tests/fixtures" / name;
+}
+
+inline const capbench::PluginRegistry& registry() {
+  static const capbench::PluginRegistry r(capbench::PluginRegistry::search_path({}));
+  return r;
+}
+
+template <class Interface>
+std::shared_ptr<Interface> make(const std::string& plugin, const std::string& folder, const std::string& dtype = "fp32",
+                                const std::string& device = "cpu") {
+  capbench::ComponentContext ctx{fixture(folder), device, dtype, capbench::Settings()};
+  return registry().create<Interface>(plugin, ctx);
+}
+
+inline torch::Tensor reference(const std::string& folder, const std::string& name) {
+  return capbench::Checkpoint::open(fixture(folder) / "references.safetensors").view(name);
+}
+
+// Every fixture's references were computed from blip2-opt-tiny's pixel values.
+inline torch::Tensor pixel_values() { return reference("blip2-opt-tiny", "pixel_values"); }
+
+inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  REQUIRE(a.sizes() == b.sizes());
+  return a.to(torch::kCPU, torch::kFloat).sub(b.to(torch::kCPU, torch::kFloat)).abs().max().item<double>();
+}
+
+#define CHECK_CLOSE(got, expected, tolerance)                     \
+  do {                                                           \
+    const double diff_ = blip2_test::max_abs_diff(got, expected); \
+    CHECK_MESSAGE(diff_ <= (tolerance), "max abs diff " << diff_); \
+  } while (0)
+
+}  // namespace blip2_test
