@@ -40,6 +40,16 @@ std::vector<std::string> plugin_dirs(const po::variables_map& vm) {
   return {};
 }
 
+std::vector<std::string> texts_argument(const po::variables_map& vm, const std::string& key) {
+  if (vm.count(key)) return vm[key].as<std::vector<std::string>>();
+  std::vector<std::string> texts;
+  for (std::string line; std::getline(std::cin, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    texts.push_back(line);
+  }
+  return texts;
+}
+
 const Command& command(const std::string& name) {
   for (const Command& c : commands())
     if (name == c.name) return c;

@@ -24,15 +24,7 @@ int run_embed(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse(args, command("embed"), options, positional, vm)) return 0;
 
-  std::vector<std::string> texts;
-  if (vm.count("text")) {
-    texts = vm["text"].as<std::vector<std::string>>();
-  } else {
-    for (std::string line; std::getline(std::cin, line);) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      texts.push_back(line);
-    }
-  }
+  const std::vector<std::string> texts = texts_argument(vm, "text");
   ScorerOptions scorer;
   scorer.model = vm["model"].as<std::string>();
   scorer.plugin = vm["plugin"].as<std::string>();

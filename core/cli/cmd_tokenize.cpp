@@ -39,15 +39,7 @@ int run_tokenize(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse(args, command("tokenize"), options, positional, vm)) return 0;
 
-  std::vector<std::string> texts;
-  if (vm.count("text")) {
-    texts = vm["text"].as<std::vector<std::string>>();
-  } else {
-    for (std::string line; std::getline(std::cin, line);) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      texts.push_back(line);
-    }
-  }
+  const std::vector<std::string> texts = texts_argument(vm, "text");
   const auto tokenizer = load_tokenizer(vm["model"].as<std::string>());
   const bool add_special = !vm.count("no-special-tokens");
   const int64_t max_length = vm["max-length"].as<int64_t>();

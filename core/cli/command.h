@@ -34,6 +34,9 @@ std::vector<std::string> plugin_dirs(const po::variables_map& vm);
 
 const Command& command(const std::string& name);
 
+// The texts of option `key`, or else standard input, one text per line.
+std::vector<std::string> texts_argument(const po::variables_map& vm, const std::string& key);
+
 // For subcommands whose issue is not done yet: says so on stderr, exits 2.
 int not_implemented(const Command& command, const char* what_is_missing);
 
