@@ -30,8 +30,6 @@ void validate(const SearchOptions& o, const DecoderSpec& spec) {
   if (o.min_new_tokens < 0) throw Error("min_new_tokens must not be negative");
   if (o.num_beams < 1) throw Error("num_beams must be at least 1");
   if (o.num_return_sequences < 1) throw Error("num_captions must be at least 1");
-  if (o.do_sample && o.num_beams > 1)
-    throw Error("sampling with beams (beam-sample) is not supported: use num_beams = 1 with sampling");
   if (o.num_beams > 1 && o.num_return_sequences > o.num_beams)
     throw Error("num_captions (" + std::to_string(o.num_return_sequences) + ") must not exceed num_beams (" +
                 std::to_string(o.num_beams) + ")");

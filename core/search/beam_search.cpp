@@ -2,12 +2,15 @@
 // BeamHypotheses: log-softmax scores, processors, + running beam scores, the
 // best 2*num_beams candidates over num_beams*vocab, finished hypotheses scored
 // sum_logprobs / generated_len ** length_penalty. Inputs that are done leave
-// the decoder state.
+// the decoder state. With do_sample it is transformers' beam sample: the
+// candidates are drawn instead of taken from the top.
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <cmath>
 
+#include "core/error.h"
 #include "core/search/logits_processors.h"
 #include "core/search/strategies.h"
 
@@ -81,6 +84,29 @@ at::Tensor long_tensor(const std::vector<int64_t>& values, const c10::Device& de
   return torch::tensor(values, torch::kLong).to(device);
 }
 
+// Beam sample's candidates: 2*beams drawn without replacement from the softmax
+// of the warped scores of each active input, best first. Every input draws, done
+// or not, as in transformers, so that a seed gives its random stream on the CPU.
+std::tuple<at::Tensor, at::Tensor> sample_candidates(at::Tensor scores, const std::vector<int64_t>& active,
+                                                    int64_t inputs, const SearchOptions& options,
+                                                    at::Generator& generator) {
+  const int64_t groups = static_cast<int64_t>(active.size()), beams = options.num_beams;
+  apply_sampling_warpers(scores, options, /*min_tokens_to_keep=*/2);
+  at::Tensor flat = scores.view({groups, -1}).cpu();
+  at::Tensor all = torch::ones({inputs, flat.size(1)});  // done inputs: any valid distribution, the draw is discarded
+  const at::Tensor rows = long_tensor(active, torch::kCPU);
+  all.index_copy_(0, rows, flat.softmax(-1));
+  at::Tensor drawn;
+  try {
+    drawn = at::multinomial(all, 2 * beams, false, generator).index_select(0, rows);
+  } catch (const c10::Error&) {
+    throw Error("beam sample needs 2 * num_beams = " + std::to_string(2 * beams) +
+                " candidates with a nonzero probability; top_k / top_p leave fewer");
+  }
+  auto [sorted, order] = flat.gather(1, drawn).sort(1, /*descending=*/true);
+  return {sorted, drawn.gather(1, order)};
+}
+
 }  // namespace
 
 SearchResult beam_search(TextDecoder& decoder, TextDecoder::Start start, const SearchOptions& options) {
@@ -105,13 +131,17 @@ SearchResult beam_search(TextDecoder& decoder, TextDecoder::Start start, const S
   std::vector<float> beam_scores(inputs * beams, -1e9f);
   for (int64_t i = 0; i < inputs; ++i) beam_scores[i * beams] = 0.0f;
   RunningIds running(inputs * beams, options.initial_ids);
+  at::Generator generator;
+  if (options.do_sample) generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
 
   for (int64_t generated = 0;;) {
     at::Tensor scores = logits.to(torch::kFloat).log_softmax(-1);
     apply_logits_processors(scores, running, generated, options);
     scores = scores + torch::tensor(beam_scores, torch::kFloat).to(scores.device()).unsqueeze(1);
-    auto [top_scores, top_index] = scores.view({static_cast<int64_t>(active.size()), beams * vocab})
-                                       .topk(2 * beams, 1, /*largest=*/true, /*sorted=*/true);
+    auto [top_scores, top_index] = options.do_sample
+                                       ? sample_candidates(scores, active, inputs, options, generator)
+                                       : scores.view({static_cast<int64_t>(active.size()), beams * vocab})
+                                             .topk(2 * beams, 1, /*largest=*/true, /*sorted=*/true);
     top_scores = top_scores.cpu().contiguous();
     top_index = top_index.cpu().contiguous();
     const float* candidate_score = top_scores.data_ptr<float>();
