@@ -16,15 +16,13 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/error.h"
 #include "core/generation.h"
 #include "core/plugin_loader.h"
-#include "core/safetensors.h"
+#include "core/random_blip2.h"
 
 using namespace capbench;
 
@@ -43,106 +41,29 @@ const std::vector<ModelShape> kShapes = {
     {"opt125m", 768, 12, 12, 3072, 16, 224, 768, 12, 12, 3072, 32, 768, 12, 12, 3072, 50272},
 };
 
-nlohmann::json config_of(const ModelShape& s) {
-  return {{"architectures", {"Blip2ForConditionalGeneration"}},
-          {"model_type", "blip-2"},
-          {"num_query_tokens", s.queries},
-          {"use_decoder_only_language_model", true},
-          {"vision_config",
-           {{"hidden_size", s.vision_hidden}, {"num_hidden_layers", s.vision_layers},
-            {"num_attention_heads", s.vision_heads}, {"intermediate_size", s.vision_mlp},
-            {"patch_size", s.patch}, {"image_size", s.image}, {"model_type", "blip_2_vision_model"}}},
-          {"qformer_config",
-           {{"hidden_size", s.qformer_hidden}, {"num_hidden_layers", s.qformer_layers},
-            {"num_attention_heads", s.qformer_heads}, {"intermediate_size", s.qformer_ffn},
-            {"encoder_hidden_size", s.vision_hidden}, {"model_type", "blip_2_qformer"}}},
-          {"text_config",
-           {{"hidden_size", s.opt_hidden}, {"num_hidden_layers", s.opt_layers},
-            {"num_attention_heads", s.opt_heads}, {"ffn_dim", s.opt_ffn}, {"vocab_size", s.vocab},
-            {"word_embed_proj_dim", s.opt_hidden}, {"max_position_embeddings", 2048}, {"model_type", "opt"}}}};
+RandomBlip2Options options_of(const ModelShape& s) {
+  RandomBlip2Options o;
+  o.vision_hidden = s.vision_hidden, o.vision_layers = s.vision_layers, o.vision_heads = s.vision_heads;
+  o.vision_intermediate = s.vision_mlp, o.patch_size = s.patch, o.image_size = s.image;
+  o.qformer_hidden = s.qformer_hidden, o.qformer_layers = s.qformer_layers, o.qformer_heads = s.qformer_heads;
+  o.qformer_intermediate = s.qformer_ffn, o.query_tokens = s.queries;
+  o.text_hidden = s.opt_hidden, o.text_layers = s.opt_layers, o.text_heads = s.opt_heads, o.text_ffn = s.opt_ffn;
+  o.vocab_size = s.vocab, o.max_positions = 2048;
+  return o;
 }
 
-// Tensors of a Blip2ForConditionalGeneration with OPT, named as transformers saves them.
-std::vector<std::pair<std::string, at::Tensor>> random_weights(const ModelShape& s) {
-  std::vector<std::pair<std::string, at::Tensor>> t;
-  auto normal = [&](const std::string& name, std::vector<int64_t> shape) {
-    t.emplace_back(name, torch::randn(shape) * 0.02);
-  };
-  auto linear = [&](const std::string& name, int64_t in, int64_t out, bool bias = true) {
-    normal(name + ".weight", {out, in});
-    if (bias) t.emplace_back(name + ".bias", torch::zeros({out}));
-  };
-  auto norm = [&](const std::string& name, int64_t n) {
-    t.emplace_back(name + ".weight", torch::ones({n}));
-    t.emplace_back(name + ".bias", torch::zeros({n}));
-  };
-  const int64_t patches = (s.image / s.patch) * (s.image / s.patch);
-  const std::string v = "vision_model.";
-  normal(v + "embeddings.class_embedding", {1, 1, s.vision_hidden});
-  normal(v + "embeddings.patch_embedding.weight", {s.vision_hidden, 3, s.patch, s.patch});
-  t.emplace_back(v + "embeddings.patch_embedding.bias", torch::zeros({s.vision_hidden}));
-  normal(v + "embeddings.position_embedding", {1, patches + 1, s.vision_hidden});
-  for (int64_t i = 0; i < s.vision_layers; ++i) {
-    const std::string l = v + "encoder.layers." + std::to_string(i) + ".";
-    norm(l + "layer_norm1", s.vision_hidden);
-    norm(l + "layer_norm2", s.vision_hidden);
-    linear(l + "mlp.fc1", s.vision_hidden, s.vision_mlp);
-    linear(l + "mlp.fc2", s.vision_mlp, s.vision_hidden);
-    linear(l + "self_attn.projection", s.vision_hidden, s.vision_hidden);
-    linear(l + "self_attn.qkv", s.vision_hidden, 3 * s.vision_hidden);
-  }
-  norm(v + "post_layernorm", s.vision_hidden);
-
-  normal("query_tokens", {1, s.queries, s.qformer_hidden});
-  norm("qformer.layernorm", s.qformer_hidden);
-  for (int64_t i = 0; i < s.qformer_layers; ++i) {
-    const std::string l = "qformer.encoder.layer." + std::to_string(i) + ".";
-    for (const std::string a : {"query", "key", "value"})
-      linear(l + "attention.attention." + a, s.qformer_hidden, s.qformer_hidden);
-    linear(l + "attention.output.dense", s.qformer_hidden, s.qformer_hidden);
-    norm(l + "attention.output.LayerNorm", s.qformer_hidden);
-    if (i % 2 == 0) {  // cross_attention_frequency 2
-      linear(l + "crossattention.attention.query", s.qformer_hidden, s.qformer_hidden);
-      linear(l + "crossattention.attention.key", s.vision_hidden, s.qformer_hidden);
-      linear(l + "crossattention.attention.value", s.vision_hidden, s.qformer_hidden);
-      linear(l + "crossattention.output.dense", s.qformer_hidden, s.qformer_hidden);
-      norm(l + "crossattention.output.LayerNorm", s.qformer_hidden);
-    }
-    linear(l + "intermediate_query.dense", s.qformer_hidden, s.qformer_ffn);
-    linear(l + "output_query.dense", s.qformer_ffn, s.qformer_hidden);
-    norm(l + "output_query.LayerNorm", s.qformer_hidden);
-  }
-  linear("language_projection", s.qformer_hidden, s.opt_hidden);
-
-  const std::string d = "language_model.model.decoder.";
-  normal(d + "embed_tokens.weight", {s.vocab, s.opt_hidden});
-  normal(d + "embed_positions.weight", {2048 + 2, s.opt_hidden});
-  for (int64_t i = 0; i < s.opt_layers; ++i) {
-    const std::string l = d + "layers." + std::to_string(i) + ".";
-    for (const std::string p : {"q_proj", "k_proj", "v_proj", "out_proj"})
-      linear(l + "self_attn." + p, s.opt_hidden, s.opt_hidden);
-    norm(l + "self_attn_layer_norm", s.opt_hidden);
-    linear(l + "fc1", s.opt_hidden, s.opt_ffn);
-    linear(l + "fc2", s.opt_ffn, s.opt_hidden);
-    norm(l + "final_layer_norm", s.opt_hidden);
-  }
-  norm(d + "final_layer_norm", s.opt_hidden);
-  return t;
-}
-
+// The model's folder under workdir, written on first use; its name holds every
+// dimension, so a changed shape never reuses an old folder.
 std::filesystem::path ensure_model(const ModelShape& shape, const std::filesystem::path& workdir) {
-  const std::filesystem::path folder = workdir / ("blip2-" + shape.name + "-random");
-  const nlohmann::json config = config_of(shape);
-  const std::filesystem::path config_file = folder / "config.json";
-  if (std::filesystem::exists(folder / "model.safetensors") && std::filesystem::exists(config_file)) {
-    std::ifstream in(config_file);
-    if (nlohmann::json::parse(in) == config) return folder;
-  }
-  std::filesystem::create_directories(folder);
+  std::string name = "blip2-" + shape.name;
+  for (int64_t d : {shape.vision_hidden, shape.vision_layers, shape.vision_heads, shape.vision_mlp, shape.patch, shape.image,
+                    shape.qformer_hidden, shape.qformer_layers, shape.qformer_heads, shape.qformer_ffn, shape.queries,
+                    shape.opt_hidden, shape.opt_layers, shape.opt_heads, shape.opt_ffn, shape.vocab})
+    name += "-" + std::to_string(d);
+  const std::filesystem::path folder = workdir / name;
+  if (std::filesystem::exists(folder / "model.safetensors")) return folder;
   std::cerr << "writing random-weight model " << folder << "\n";
-  torch::manual_seed(0);
-  write_safetensors(folder / "model.safetensors", random_weights(shape), {{"format", "pt"}});
-  std::ofstream(config_file) << config.dump(2) << "\n";
+  write_random_blip2(folder, options_of(shape));
   return folder;
 }
 
@@ -197,7 +118,9 @@ void bench_model(const ModelShape& shape, Components& c, const std::vector<int64
       std::fflush(stdout);
     }
     // Cost of one decoding step at the first and the last position (greedy rows).
+    const auto prefill_start = std::chrono::steady_clock::now();
     TextDecoder::Start started = c.decoder->start(torch::randn({batch, shape.queries, shape.opt_hidden}), ids, mask);
+    const double prefill = seconds_since(prefill_start) * 1000.0;
     const at::Tensor tokens = torch::full({batch}, 100, torch::kLong);
     double first = 0, last = 0;
     for (int64_t step = 1; step <= max_new_tokens; ++step) {
@@ -207,8 +130,8 @@ void bench_model(const ModelShape& shape, Components& c, const std::vector<int64
       if (step == 1) first = ms;
       if (step == max_new_tokens) last = ms;
     }
-    std::printf("%-8s batch %3lld  step 1: %.2f ms (%.2f ms/token)   step %lld: %.2f ms (%.2f ms/token)\n",
-                shape.name.c_str(), static_cast<long long>(batch), first, first / batch,
+    std::printf("%-8s batch %3lld  prefill %.2f ms   step 1: %.2f ms (%.2f ms/token)   step %lld: %.2f ms (%.2f ms/token)\n",
+                shape.name.c_str(), static_cast<long long>(batch), prefill, first, first / batch,
                 static_cast<long long>(max_new_tokens), last, last / batch);
     std::fflush(stdout);
   }

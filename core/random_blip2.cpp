@@ -237,7 +237,8 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> random_blip2_tensors(c
 }
 
 void write_random_blip2(const fs::path& out, const RandomBlip2Options& o) {
-  if (o.tokenizer.empty()) throw Error("a tokenizer folder is needed (its files are copied beside the weights)");
+  if (o.tokenizer.empty() && o.vocab_size <= 0)
+    throw Error("a tokenizer folder or a vocabulary size is needed to write a random BLIP-2");
   int64_t vocab = o.vocab_size > 0 ? o.vocab_size : tokenizer_size(o.tokenizer);
   auto shapes = random_blip2_tensors(o, vocab);
   fs::create_directories(out);
@@ -273,6 +274,7 @@ void write_random_blip2(const fs::path& out, const RandomBlip2Options& o) {
   bool is_t5 = o.language_model == "t5";
   write_json(out / "generation_config.json", is_t5 ? nlohmann::json{{"decoder_start_token_id", 0}, {"eos_token_id", 1}, {"pad_token_id", 0}}
                                                    : nlohmann::json{{"bos_token_id", 2}, {"eos_token_id", 2}, {"pad_token_id", 1}});
+  if (o.tokenizer.empty()) return;
   for (const char* name : {"vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json", "spiece.model",
                            "added_tokens.json", "tokenizer.json"})
     if (fs::is_regular_file(o.tokenizer / name))

@@ -38,7 +38,7 @@ struct RandomBlip2Options {
   int64_t max_positions = 128;        // OPT max_position_embeddings
   uint64_t seed = 0;                  // same seed and sizes -> same weights
   double init_std = 0.02;             // weights ~ N(0, init_std); biases 0; norms 1
-  std::filesystem::path tokenizer;    // folder whose tokenizer files are copied
+  std::filesystem::path tokenizer;    // folder whose tokenizer files are copied; empty: none (needs vocab_size)
 };
 
 // Writes the checkpoint folder `out` (created when absent).

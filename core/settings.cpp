@@ -2,16 +2,14 @@
 
 #include <map>
 #include <set>
-#include <sstream>
 #include <toml++/toml.h>
 
 #include "core/error.h"
+#include "core/experiment/toml_tree.h"
 
 namespace capbench {
 
-namespace {
-std::string position(const toml::node& node);
-}
+using toml_tree::position;
 
 struct Settings::Impl {
   toml::table table;
@@ -42,15 +40,6 @@ Settings& Settings::operator=(const Settings& o) {
 }
 
 namespace {
-
-std::string position(const toml::node& node) {
-  const auto& src = node.source();
-  if (!src.begin) return "";
-  std::ostringstream os;
-  if (src.path) os << *src.path;
-  os << ":" << src.begin.line << ":" << src.begin.column;
-  return os.str();
-}
 
 [[noreturn]] void wrong_type(const std::string& where, const std::string& key, const std::string& pos,
                              const char* expected) {
