@@ -11,6 +11,10 @@
 
 namespace capbench::nn {
 
+// y = x W^T + b for x [..., in], weight [out, in], bias [out] or undefined, by
+// the fastest of libtorch's CPU paths for the number of rows of x (see layers.cpp).
+at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
+
 // y = x W^T + b with parameters "weight" [out, in] and, optionally, "bias" [out].
 class Linear : public torch::nn::Module {
  public:
@@ -20,13 +24,14 @@ class Linear : public torch::nn::Module {
   at::Tensor bias;  // undefined without bias
 };
 
-// LayerNorm over the last dimension with parameters "weight" and "bias".
+// LayerNorm over the last dimension with parameters "weight" and "bias"
+// (none when not elementwise_affine).
 class LayerNorm : public torch::nn::Module {
  public:
-  LayerNorm(int64_t dim, double eps);
+  LayerNorm(int64_t dim, double eps, bool elementwise_affine = true);
   at::Tensor forward(const at::Tensor& x) const;
-  at::Tensor weight;
-  at::Tensor bias;
+  at::Tensor weight;  // undefined without elementwise_affine
+  at::Tensor bias;    // undefined without elementwise_affine
   int64_t dim;
   double eps;
 };

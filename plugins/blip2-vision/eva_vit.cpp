@@ -23,7 +23,7 @@ void VisionAttention::fuse_split_bias() {
 
 at::Tensor VisionAttention::forward(const at::Tensor& x) const {
   const int64_t b = x.size(0), t = x.size(1), d = x.size(2);
-  const at::Tensor mixed = at::linear(x, qkv_->weight, fused_bias_.defined() ? fused_bias_ : qkv_->bias);
+  const at::Tensor mixed = nn::linear(x, qkv_->weight, fused_bias_.defined() ? fused_bias_ : qkv_->bias);
   // [B,T,3D] -> 3 x [B,H,T,d], views only.
   const at::Tensor qkv = mixed.view({b, t, 3, heads_, d / heads_}).permute({2, 0, 3, 1, 4});
   return projection_->forward(nn::attention(qkv[0], qkv[1], qkv[2]));

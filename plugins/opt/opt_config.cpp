@@ -30,9 +30,6 @@ OptConfig parse(const JsonObject& json) {
     throw Error(json.file().string() + ": " + json.key_path("hidden_size") + " (" + std::to_string(c.hidden_size) +
                 ") is not divisible by num_attention_heads (" + std::to_string(c.num_attention_heads) + ")");
   nn::check_activation(c.activation_function, json.file().string() + ": " + json.key_path("activation_function"));
-  if (!c.layer_norm_elementwise_affine)
-    throw Error(json.file().string() + ": " + json.key_path("layer_norm_elementwise_affine") +
-                " = false (layer norms without weights) is not supported");
   return c;
 }
 

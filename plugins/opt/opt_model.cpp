@@ -20,6 +20,10 @@ using capbench::nn::Linear;
 
 constexpr double kLayerNormEps = 1e-5;  // torch.nn.LayerNorm's default, which OPT uses
 
+std::shared_ptr<LayerNorm> norm(const OptConfig& c) {
+  return std::make_shared<LayerNorm>(c.hidden_size, kLayerNormEps, c.layer_norm_elementwise_affine);
+}
+
 struct Embedding : torch::nn::Module {
   at::Tensor weight;
   Embedding(int64_t rows, int64_t dim) { weight = register_parameter("weight", at::empty({rows, dim}), false); }
@@ -42,10 +46,10 @@ struct Layer : torch::nn::Module {
   std::shared_ptr<Linear> fc1, fc2;
   explicit Layer(const OptConfig& c) {
     self_attn = register_module("self_attn", std::make_shared<Attention>(c));
-    self_attn_layer_norm = register_module("self_attn_layer_norm", std::make_shared<LayerNorm>(c.hidden_size, kLayerNormEps));
+    self_attn_layer_norm = register_module("self_attn_layer_norm", norm(c));
     fc1 = register_module("fc1", std::make_shared<Linear>(c.hidden_size, c.ffn_dim, c.enable_bias));
     fc2 = register_module("fc2", std::make_shared<Linear>(c.ffn_dim, c.hidden_size, c.enable_bias));
-    final_layer_norm = register_module("final_layer_norm", std::make_shared<LayerNorm>(c.hidden_size, kLayerNormEps));
+    final_layer_norm = register_module("final_layer_norm", norm(c));
   }
 };
 
@@ -66,7 +70,7 @@ struct Decoder : torch::nn::Module {
     for (int64_t i = 0; i < c.num_hidden_layers; ++i)
       layers.push_back(list->register_module(std::to_string(i), std::make_shared<Layer>(c)));
     if (c.has_final_layer_norm())
-      final_layer_norm = register_module("final_layer_norm", std::make_shared<LayerNorm>(c.hidden_size, kLayerNormEps));
+      final_layer_norm = register_module("final_layer_norm", norm(c));
   }
 };
 
@@ -130,7 +134,7 @@ at::Tensor OptModel::embed_tokens(const at::Tensor& ids) const {
 }
 
 at::Tensor OptModel::logits(const at::Tensor& hidden) const {
-  return at::linear(hidden, weights_->lm_head).to(at::kFloat);
+  return nn::linear(hidden, weights_->lm_head).to(at::kFloat);
 }
 
 at::Tensor OptModel::run_layers(at::Tensor x, const at::Tensor& bias, KvCache* cache, int64_t start,

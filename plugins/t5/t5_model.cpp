@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/nn/layers.h"
 
 namespace capbench::t5 {
 
@@ -79,10 +80,10 @@ at::Tensor T5Model::norm(const at::Tensor& x, const at::Tensor& weight) const {
 
 at::Tensor T5Model::feed_forward(const at::Tensor& x, const FeedForwardWeights& w) const {
   at::Tensor normed = norm(x, w.norm);
-  at::Tensor inner = activate(at::linear(normed, w.wi_0), config_.dense_act_fn);
-  if (config_.is_gated_act) inner = inner * at::linear(normed, w.wi_1);
+  at::Tensor inner = activate(nn::linear(normed, w.wi_0), config_.dense_act_fn);
+  if (config_.is_gated_act) inner = inner * nn::linear(normed, w.wi_1);
   if (inner.scalar_type() != w.wo.scalar_type()) inner = inner.to(w.wo.scalar_type());
-  return at::linear(inner, w.wo);
+  return nn::linear(inner, w.wo);
 }
 
 at::Tensor T5Model::split_heads(const at::Tensor& x) const {
@@ -96,7 +97,7 @@ at::Tensor T5Model::attend(const at::Tensor& q, const at::Tensor& k, const at::T
   at::Tensor weights = scores.scalar_type() == at::kFloat ? at::softmax(scores, -1)
                                                           : at::softmax(scores, -1, at::kFloat).to(scores.scalar_type());
   at::Tensor out = at::matmul(weights, v).transpose(1, 2);
-  return at::linear(out.reshape({out.size(0), out.size(1), config_.inner_dim()}), o);
+  return nn::linear(out.reshape({out.size(0), out.size(1), config_.inner_dim()}), o);
 }
 
 at::Tensor T5Model::position_bias(const at::Tensor& relative_position, bool bidirectional,
@@ -117,7 +118,7 @@ at::Tensor T5Model::encode(const at::Tensor& inputs_embeds, const at::Tensor& pa
     if (hidden_states) hidden_states->push_back(h);
     const auto& a = block.self_attention;
     at::Tensor x = norm(h, a.norm);
-    h = h + attend(split_heads(at::linear(x, a.q)), split_heads(at::linear(x, a.k)), split_heads(at::linear(x, a.v)),
+    h = h + attend(split_heads(nn::linear(x, a.q)), split_heads(nn::linear(x, a.k)), split_heads(nn::linear(x, a.v)),
                    bias, a.o);
     h = h + feed_forward(h, block.feed_forward);
   }
@@ -129,8 +130,8 @@ at::Tensor T5Model::encode(const at::Tensor& inputs_embeds, const at::Tensor& pa
 CrossAttentionCache T5Model::cross_attention_cache(const at::Tensor& encoder_output) const {
   CrossAttentionCache cache;
   for (const auto& block : weights_.decoder) {
-    cache.keys.push_back(split_heads(at::linear(encoder_output, block.cross_attention.k)).contiguous());
-    cache.values.push_back(split_heads(at::linear(encoder_output, block.cross_attention.v)).contiguous());
+    cache.keys.push_back(split_heads(nn::linear(encoder_output, block.cross_attention.k)).contiguous());
+    cache.values.push_back(split_heads(nn::linear(encoder_output, block.cross_attention.v)).contiguous());
   }
   return cache;
 }
@@ -148,10 +149,10 @@ at::Tensor T5Model::decode(const at::Tensor& decoder_ids, const CrossAttentionCa
     const auto& block = weights_.decoder[i];
     const auto& a = block.self_attention;
     at::Tensor x = norm(h, a.norm);
-    h = h + attend(split_heads(at::linear(x, a.q)), split_heads(at::linear(x, a.k)), split_heads(at::linear(x, a.v)),
+    h = h + attend(split_heads(nn::linear(x, a.q)), split_heads(nn::linear(x, a.k)), split_heads(nn::linear(x, a.v)),
                    self_bias, a.o);
     const auto& c = block.cross_attention;
-    h = h + attend(split_heads(at::linear(norm(h, c.norm), c.q)), cross.keys[i], cross.values[i], padding_bias, c.o);
+    h = h + attend(split_heads(nn::linear(norm(h, c.norm), c.q)), cross.keys[i], cross.values[i], padding_bias, c.o);
     h = h + feed_forward(h, block.feed_forward);
   }
   at::Tensor out = norm(h, weights_.decoder_final_norm);
@@ -195,11 +196,11 @@ at::Tensor T5Model::decode_step(const at::Tensor& tokens, SelfAttentionCache& ca
     at::Tensor x = norm(h, a.norm);
     at::Tensor keys = cache.keys[i].narrow(2, 0, p + 1);
     at::Tensor values = cache.values[i].narrow(2, 0, p + 1);
-    keys.narrow(2, p, 1).copy_(split_heads(at::linear(x, a.k)));
-    values.narrow(2, p, 1).copy_(split_heads(at::linear(x, a.v)));
-    h = h + attend(split_heads(at::linear(x, a.q)), keys, values, self_bias, a.o);
+    keys.narrow(2, p, 1).copy_(split_heads(nn::linear(x, a.k)));
+    values.narrow(2, p, 1).copy_(split_heads(nn::linear(x, a.v)));
+    h = h + attend(split_heads(nn::linear(x, a.q)), keys, values, self_bias, a.o);
     const auto& c = block.cross_attention;
-    h = h + attend(split_heads(at::linear(norm(h, c.norm), c.q)), cross.keys[i], cross.values[i], padding_bias, c.o);
+    h = h + attend(split_heads(nn::linear(norm(h, c.norm), c.q)), cross.keys[i], cross.values[i], padding_bias, c.o);
     h = h + feed_forward(h, block.feed_forward);
   }
   cache.length = p + 1;
@@ -210,7 +211,7 @@ at::Tensor T5Model::logits(const at::Tensor& decoder_output) const {
   // Tied embeddings: transformers rescales the decoder output before the shared matrix.
   at::Tensor x = config_.tie_word_embeddings ? decoder_output * std::pow(static_cast<double>(config_.d_model), -0.5)
                                              : decoder_output;
-  return at::linear(x, weights_.lm_head).to(at::kFloat);
+  return nn::linear(x, weights_.lm_head).to(at::kFloat);
 }
 
 }  // namespace capbench::t5

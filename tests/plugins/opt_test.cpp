@@ -4,7 +4,10 @@
 #include <doctest/doctest.h>
 #include <torch/torch.h>
 
+#include <fstream>
+
 #include "core/error.h"
+#include "core/safetensors.h"
 #include "tests/plugins/generation_fixture.h"
 
 using namespace capbench;
@@ -41,7 +44,51 @@ void check_forward_case(const std::string& folder, const std::string& case_name,
   CHECK(checked > 0);
 }
 
+bool is_layer_norm(const std::string& name) {
+  return name.find("layer_norm.") != std::string::npos;
+}
+
+// A copy of blip2-opt-tiny in `folder` whose layer norms are the identity
+// affine map: weights 1 and biases 0, or, with `elementwise_affine` false, no
+// tensors at all and layer_norm_elementwise_affine = false in the config.
+void write_identity_norm_copy(const std::filesystem::path& folder, bool elementwise_affine) {
+  std::filesystem::create_directories(folder);
+  const Checkpoint source = Checkpoint::open(fixture("blip2-opt-tiny"));
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const std::string& name : source.names("language_model.")) {
+    const at::Tensor t = source.view(name);
+    if (!is_layer_norm(name)) tensors.emplace_back(name, t);
+    else if (elementwise_affine) tensors.emplace_back(name, name.find(".bias") != std::string::npos ? at::zeros_like(t) : at::ones_like(t));
+  }
+  write_safetensors(folder / "model.safetensors", tensors);
+  nlohmann::json config = read_json_file(fixture("blip2-opt-tiny") / "config.json");
+  config["text_config"]["layer_norm_elementwise_affine"] = elementwise_affine;
+  std::ofstream(folder / "config.json") << config.dump();
+}
+
 }  // namespace
+
+TEST_CASE("opt layer norms without weights (layer_norm_elementwise_affine = false) are the identity affine map") {
+  const auto dir = std::filesystem::path(CAPBENCH_BINARY_DIR) / "opt-affine-test";
+  write_identity_norm_copy(dir / "affine", true);
+  write_identity_norm_copy(dir / "plain", false);
+  const Checkpoint plain = Checkpoint::open(dir / "plain");
+  CHECK(plain.names("language_model.model.decoder.final_layer_norm").empty());
+  const Checkpoint refs = references("blip2-opt-tiny");
+  at::Tensor logits[2];
+  int i = 0;
+  for (const std::string variant : {"affine", "plain"}) {
+    ComponentContext ctx;
+    ctx.checkpoint = dir / variant;
+    ctx.device = "cpu";
+    ctx.dtype = "fp32";
+    auto decoder = plugin_registry().create<TextDecoder>("opt", ctx);
+    logits[i++] = decoder->forward(refs.view("language_projection"), refs.view("fwd_prompt.input_ids"),
+                                   refs.view("fwd_prompt.attention_mask"), {}).logits;
+  }
+  CHECK(max_abs_diff(logits[0], logits[1]) < 1e-6);
+  std::filesystem::remove_all(dir);
+}
 
 TEST_CASE("opt forward matches transformers (fp32, incl. left padding)") {
   auto decoder = make_component<TextDecoder>("opt", "blip2-opt-tiny");
