@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "core/error.h"
 #include "core/experiment/experiment.h"
 #include "core/plugin_loader.h"
 #include "core/random_blip2.h"
