@@ -47,6 +47,11 @@ struct NormImpl : torch::nn::Module {
 };
 TORCH_MODULE(Norm);
 
+struct EmbeddingImpl : torch::nn::Module {
+  EmbeddingImpl(int64_t rows, int64_t dim) { register_parameter("weight", torch::empty({rows, dim})); }
+};
+TORCH_MODULE(Embedding);
+
 struct AttentionImpl : torch::nn::Module {
   AttentionImpl() {
     for (const char* name : {"q_proj", "k_proj", "v_proj", "out_proj"}) register_module(name, Linear(kHidden, kHidden));
@@ -67,8 +72,8 @@ TORCH_MODULE(Layer);
 
 struct DecoderImpl : torch::nn::Module {
   explicit DecoderImpl(int layers) {
-    register_parameter("embed_tokens.weight", torch::empty({kVocab, kHidden}));
-    register_parameter("embed_positions.weight", torch::empty({kPositions, kHidden}));
+    register_module("embed_tokens", Embedding(kVocab, kHidden));
+    register_module("embed_positions", Embedding(kPositions, kHidden));
     torch::nn::ModuleList list;
     for (int i = 0; i < layers; ++i) list->push_back(Layer());
     register_module("layers", list);
