@@ -18,25 +18,34 @@ std::vector<std::string_view> split_whitespace(std::string_view text) {
   return words;
 }
 
-uint32_t NgramIndex::id(const std::vector<std::string_view>& words, size_t begin, size_t order) {
-  std::string key(order * sizeof(uint32_t), '\0');
-  for (size_t k = 0; k < order; ++k) {
-    auto [it, added] = word_ids_.try_emplace(std::string(words[begin + k]), static_cast<uint32_t>(word_ids_.size()));
-    std::memcpy(&key[k * sizeof(uint32_t)], &it->second, sizeof(uint32_t));
-  }
-  return ids_.try_emplace(std::move(key), static_cast<uint32_t>(ids_.size())).first->second;
+uint32_t NgramIndex::word(std::string_view text) {
+  auto it = word_ids_.find(text);
+  if (it != word_ids_.end()) return it->second;
+  const std::string& stored = words_.emplace_back(text);
+  return word_ids_.emplace(std::string_view(stored), static_cast<uint32_t>(word_ids_.size())).first->second;
+}
+
+uint32_t NgramIndex::extend(uint32_t prefix, uint32_t word) {
+  const uint64_t key = (static_cast<uint64_t>(prefix) << 32) | word;
+  return ids_.try_emplace(key, static_cast<uint32_t>(ids_.size())).first->second;
 }
 
 NgramCounts count_ngrams(std::string_view caption, size_t max_order, NgramIndex& index) {
   const std::vector<std::string_view> words = split_whitespace(caption);
+  std::vector<uint32_t> word_ids;
+  word_ids.reserve(words.size());
+  for (std::string_view w : words) word_ids.push_back(index.word(w));
   NgramCounts counts;
   counts.words = static_cast<int64_t>(words.size());
   counts.by_order.resize(max_order);
-  for (size_t order = 1; order <= max_order; ++order) {
+  // prefixes[i]: the id of the n-gram of the previous order starting at word i.
+  std::vector<uint32_t> prefixes(words.size(), NgramIndex::kEmpty);
+  for (size_t order = 1; order <= max_order && order <= words.size(); ++order) {
     auto& list = counts.by_order[order - 1];
     std::unordered_map<uint32_t, size_t> position;
     for (size_t i = 0; i + order <= words.size(); ++i) {
-      const uint32_t id = index.id(words, i, order);
+      const uint32_t id = index.extend(prefixes[i], word_ids[i + order - 1]);
+      prefixes[i] = id;
       auto [it, added] = position.try_emplace(id, list.size());
       if (added) list.emplace_back(id, 0);
       ++list[it->second].second;

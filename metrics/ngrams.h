@@ -4,6 +4,7 @@
 // are interned to integer ids so that BLEU and CIDEr-D over thousands of captions
 // compare integers, not strings.
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -15,14 +16,21 @@ namespace capbench {
 // Python's str.split() on ASCII whitespace.
 std::vector<std::string_view> split_whitespace(std::string_view text);
 
+// Ids 0..size()-1 for the n-grams of every order seen so far. An n-gram is its
+// (n-1)-gram prefix followed by one word, so each id costs one integer lookup.
 class NgramIndex {
  public:
-  uint32_t id(const std::vector<std::string_view>& words, size_t begin, size_t order);
+  static constexpr uint32_t kEmpty = 0xFFFFFFFF;  // the prefix of a unigram
+
+  uint32_t word(std::string_view text);
+  // The id of n-gram `prefix` (kEmpty: none) followed by word id `word`.
+  uint32_t extend(uint32_t prefix, uint32_t word);
   size_t size() const { return ids_.size(); }
 
  private:
-  std::unordered_map<std::string, uint32_t> word_ids_;
-  std::unordered_map<std::string, uint32_t> ids_;  // key: the words' ids, 4 bytes each
+  std::deque<std::string> words_;  // owns the text word_ids_ points to (a deque never moves it)
+  std::unordered_map<std::string_view, uint32_t> word_ids_;
+  std::unordered_map<uint64_t, uint32_t> ids_;  // (prefix << 32 | word) -> n-gram id
 };
 
 struct NgramCounts {
