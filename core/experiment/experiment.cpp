@@ -242,9 +242,11 @@ GenerationOptions read_generate(toml::table& doc) {
   g.temperature = s.number("temperature").value_or(g.temperature);
   if (!(g.temperature > 0)) s.check_value("temperature", false, "must be > 0");
   g.num_captions = s.integer("num_captions", 1).value_or(g.num_captions);
-  if (!g.do_sample && g.num_captions > g.num_beams)
+  // Beams keep num_beams hypotheses, sampled or not; only plain sampling draws any number.
+  if (g.num_captions > g.num_beams && (g.num_beams > 1 || !g.do_sample))
     s.check_value("num_captions", false,
-                  "must not exceed num_beams (" + std::to_string(g.num_beams) + ") unless do_sample = true");
+                  "must not exceed num_beams (" + std::to_string(g.num_beams) +
+                      ") unless do_sample = true with num_beams = 1");
   g.seed = static_cast<uint64_t>(s.integer("seed", 0).value_or(0));
   g.prompt = s.string("prompt").value_or("");
   s.reject_unknown(
