@@ -6,9 +6,9 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <vector>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "core/error.h"
 
@@ -32,6 +32,13 @@ bool use_onednn(const at::Tensor& x, const at::Tensor& weight, int64_t rows) {
          weight.scalar_type() == at::kFloat && weight.is_contiguous();
 }
 
+// x's sizes with the last one replaced by `last`.
+std::vector<int64_t> sizes_with_last(const at::Tensor& x, int64_t last) {
+  std::vector<int64_t> sizes(x.sizes().begin(), x.sizes().end());
+  sizes.back() = last;
+  return sizes;
+}
+
 }  // namespace
 
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
@@ -41,16 +48,12 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
     // matrix product packs it first and takes about 3x longer (a decoding step).
     at::Tensor y = at::mv(weight, x.reshape({in}));
     if (bias.defined()) y.add_(bias);
-    std::vector<int64_t> sizes(x.sizes().begin(), x.sizes().end());
-    sizes.back() = weight.size(0);
-    return y.view(sizes);
+    return y.view(sizes_with_last(x, weight.size(0)));
   }
   if (use_onednn(x, weight, rows)) {
     const c10::optional<at::Tensor> b = bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt;
     at::Tensor y = at::mkldnn_linear(x.reshape({rows, in}).contiguous().to_mkldnn(), weight, b).to_dense();
-    std::vector<int64_t> sizes(x.sizes().begin(), x.sizes().end());
-    sizes.back() = weight.size(0);
-    return y.view(sizes);
+    return y.view(sizes_with_last(x, weight.size(0)));
   }
   return at::linear(x, weight, bias);
 }
