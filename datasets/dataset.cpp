@@ -47,8 +47,9 @@ Dataset load_dataset(Settings& table, const std::filesystem::path& base_dir) {
   const std::string on_error = table.get_string("on_error", "fail");
   if (on_error != "fail" && on_error != "skip")
     throw Error(table.where() + ": on_error must be \"fail\" or \"skip\", not \"" + on_error + "\"");
-  std::optional<int64_t> limit = table.get_int("limit");
-  if (limit && *limit <= 0) throw Error(table.where() + ": limit must be positive (leave it out for every item)");
+  std::optional<int64_t> limit = table.get_int("limit");  // 0 or absent: every item
+  if (limit && *limit < 0) throw Error(table.where() + ": limit must be 0 (every item) or positive");
+  if (limit && *limit == 0) limit.reset();
   const bool shuffle = table.get_bool("shuffle", false);
   const int64_t seed = table.get_int("seed", 0);
 

@@ -27,7 +27,7 @@ struct Dataset {
 };
 
 // Reads the dataset described by `table` (an experiment's `dataset` table:
-// kind = "sdip" | "coco" | "folder", root, limit, shuffle, seed, on_error, ...).
+// kind = "sdip" | "coco" | "folder", root, limit (0: every item), shuffle, seed, on_error, ...).
 // Relative paths are resolved against `base_dir` (the experiment file's folder).
 // Reads every key it knows; the caller calls table.check_all_used().
 Dataset load_dataset(Settings& table, const std::filesystem::path& base_dir);

@@ -4,10 +4,13 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <toml++/toml.h>
 
 #include "core/error.h"
 #include "core/experiment/experiment.h"
 #include "core/settings.h"
+#include "datasets/dataset.h"
+#include "metrics/metrics.h"
 
 namespace fs = std::filesystem;
 using capbench::Experiment;
@@ -204,3 +207,21 @@ TEST_CASE("mistakes are reported with file:line:column and the dotted key") {
   }
 }
 
+TEST_CASE("every shipped experiment loads, and its dataset settings are accepted") {
+  const fs::path source(CAPBENCH_SOURCE_DIR);
+  int checked = 0;
+  for (const auto& entry : fs::directory_iterator(source / "experiments")) {
+    if (entry.path().extension() != ".toml") continue;
+    CAPTURE(entry.path());
+    const Experiment experiment = load_experiment(entry.path(), {capbench::known_metrics()});
+    CHECK_FALSE(experiment.runs.empty());
+    // The data of the real-checkpoint experiments is not in the repository: the
+    // dataset table is read against the bundled demo images instead.
+    toml::table dataset = *experiment.dataset;
+    dataset.insert_or_assign("root", (source / "experiments" / "demo").string());
+    capbench::Settings settings(dataset, experiment.dataset_where);
+    CHECK(capbench::load_dataset(settings, source).items.size() == 4);
+    ++checked;
+  }
+  CHECK(checked >= 4);
+}

@@ -158,8 +158,9 @@ TEST_CASE("dataset settings: unknown keys reach the caller, bad values are error
                        doctest::Contains("on_error"), capbench::Error);
   CHECK_THROWS_WITH_AS(load(toml::table{{"kind", "webdataset"}}, dir.path()), doctest::Contains("unknown dataset kind"),
                        capbench::Error);
-  CHECK_THROWS_WITH_AS(load(toml::table{{"kind", "sdip"}, {"root", "."}, {"limit", 0}}, dir.path()),
+  CHECK_THROWS_WITH_AS(load(toml::table{{"kind", "sdip"}, {"root", "."}, {"limit", -1}}, dir.path()),
                        doctest::Contains("limit"), capbench::Error);
+  CHECK(load(toml::table{{"kind", "sdip"}, {"root", "."}, {"limit", 0}}, dir.path()).items.size() == 1);  // 0: every item
   CHECK_THROWS_WITH_AS(load(toml::table{{"kind", "sdip"}, {"root", "nowhere"}}, dir.path()),
                        doctest::Contains("not found"), capbench::Error);
 }
