@@ -30,7 +30,8 @@ TEST_CASE("every safetensors file of the fixtures opens, with Hugging Face's hea
                            "blip2-opt-tiny-sharded/model-00001-of-00003.safetensors",
                            "blip2-opt-tiny-sharded/model-00002-of-00003.safetensors",
                            "blip2-opt-tiny-sharded/model-00003-of-00003.safetensors",
-                           "blip2-t5-tiny/model.safetensors", "minilm-tiny/model.safetensors",
+                           "blip2-t5-tiny/model-00001-of-00002.safetensors",
+                           "blip2-t5-tiny/model-00002-of-00002.safetensors", "minilm-tiny/model.safetensors",
                            "blip2-opt-tiny/references.safetensors", "images/references.safetensors"}) {
     CAPTURE(name);
     SafetensorsFile file = SafetensorsFile::open(fixture(name));
