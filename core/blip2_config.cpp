@@ -7,10 +7,6 @@ namespace capbench {
 
 namespace {
 
-void require_positive(const JsonObject& o, const std::string& key, int64_t value) {
-  if (value <= 0) throw Error(o.file().string() + ": key '" + o.key_path(key) + "' must be positive");
-}
-
 void require_heads_divide(const JsonObject& o, int64_t hidden, int64_t heads) {
   if (hidden % heads != 0)
     throw Error(o.file().string() + ": '" + o.key_path("hidden_size") + "' (" + std::to_string(hidden) +
@@ -30,7 +26,7 @@ Blip2VisionConfig read_vision(const JsonObject& o) {
   v.qkv_bias = o.get_bool("qkv_bias", v.qkv_bias);
   for (const char* key : {"hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
                           "image_size", "patch_size"})
-    require_positive(o, key, o.get_int(key, 1));
+    o.require_positive(key, o.get_int(key, 1));
   require_heads_divide(o, v.hidden_size, v.num_attention_heads);
   if (v.image_size < v.patch_size)
     throw Error(o.file().string() + ": '" + o.key_path("image_size") + "' is smaller than '" +
@@ -50,7 +46,7 @@ Blip2QFormerConfig read_qformer(const JsonObject& o) {
   q.position_embedding_type = o.get_string("position_embedding_type", q.position_embedding_type);
   for (const char* key : {"hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
                           "cross_attention_frequency"})
-    require_positive(o, key, o.get_int(key, 1));
+    o.require_positive(key, o.get_int(key, 1));
   require_heads_divide(o, q.hidden_size, q.num_attention_heads);
   return q;
 }
@@ -66,7 +62,7 @@ Blip2Config Blip2Config::from_path(const std::filesystem::path& path) {
   if (model_type != "blip-2")
     throw Error(c.file.string() + ": model_type is '" + model_type + "', expected 'blip-2' (a BLIP-2 checkpoint)");
   c.num_query_tokens = top.get_int("num_query_tokens", c.num_query_tokens);
-  require_positive(top, "num_query_tokens", c.num_query_tokens);
+  top.require_positive("num_query_tokens", c.num_query_tokens);
   c.use_decoder_only_language_model = top.get_bool("use_decoder_only_language_model", c.use_decoder_only_language_model);
   c.vision = read_vision(top.child("vision_config"));
   c.qformer = read_qformer(top.child("qformer_config"));
@@ -84,7 +80,7 @@ Blip2Config Blip2Config::from_path(const std::filesystem::path& path) {
   } else {
     c.text_hidden_size = text.has("hidden_size") ? text.get_int("hidden_size", 0) : text.require_int("d_model");
   }
-  require_positive(text, c.text_model_type == "t5" ? "d_model" : "hidden_size", c.text_hidden_size);
+  text.require_positive(c.text_model_type == "t5" ? "d_model" : "hidden_size", c.text_hidden_size);
   return c;
 }
 

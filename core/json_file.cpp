@@ -85,4 +85,8 @@ std::string JsonObject::require_string(const std::string& key) const {
   return get_string(key, "");
 }
 
+void JsonObject::require_positive(const std::string& key, int64_t value) const {
+  if (value <= 0) throw Error(file_.string() + ": key '" + key_path(key) + "' must be positive");
+}
+
 }  // namespace capbench

@@ -31,6 +31,9 @@ class JsonObject {
   const nlohmann::json& json() const { return value_; }
   const std::filesystem::path& file() const { return file_; }
   std::string key_path(const std::string& key) const;
+  // Throws Error "<file>: key '<path>' must be positive" unless value > 0
+  // (`value` is what was read for `key`, or its default).
+  void require_positive(const std::string& key, int64_t value) const;
 
  private:
   nlohmann::json value_;

@@ -1,19 +1,14 @@
 #include "plugins/t5/t5_config.h"
 
-#include <set>
 #include <vector>
 
 #include "core/error.h"
 #include "core/json_file.h"
+#include "core/nn/layers.h"
 
 namespace capbench::t5 {
 
 namespace {
-
-const std::set<std::string>& supported_activations() {
-  static const std::set<std::string> names{"relu", "gelu", "gelu_new", "gelu_pytorch_tanh", "silu", "swish"};
-  return names;
-}
 
 std::vector<std::string> split_dashes(const std::string& text) {
   std::vector<std::string> parts(1);
@@ -39,14 +34,8 @@ void read_feed_forward(const JsonObject& json, T5Config& c) {
   // Keys written next to feed_forward_proj override what it implies, as in transformers.
   c.dense_act_fn = json.get_string("dense_act_fn", c.dense_act_fn);
   c.is_gated_act = json.get_bool("is_gated_act", c.is_gated_act);
-  if (!supported_activations().count(c.dense_act_fn))
-    throw Error(json.file().string() + ": T5 activation '" + c.dense_act_fn + "' (from '" +
-                json.key_path("feed_forward_proj") + "'/'" + json.key_path("dense_act_fn") +
-                "') is not supported; supported: relu, gelu, gelu_new, gelu_pytorch_tanh, silu");
-}
-
-void require_positive(const JsonObject& json, const std::string& key, int64_t value) {
-  if (value <= 0) throw Error(json.file().string() + ": key '" + json.key_path(key) + "' must be positive");
+  nn::check_activation(c.dense_act_fn, json.file().string() + ": T5 activation (from '" +
+                                           json.key_path("feed_forward_proj") + "'/'" + json.key_path("dense_act_fn") + "')");
 }
 
 T5Config parse(const JsonObject& json) {
@@ -81,7 +70,7 @@ T5Config parse(const JsonObject& json) {
                                    {"num_heads", c.num_heads},
                                    {"relative_attention_num_buckets", c.relative_attention_num_buckets},
                                    {"relative_attention_max_distance", c.relative_attention_max_distance}})
-    require_positive(json, key, value);
+    json.require_positive(key, value);
   return c;
 }
 

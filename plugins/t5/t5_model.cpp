@@ -25,14 +25,6 @@ double lowest(at::ScalarType dtype) {
   }
 }
 
-at::Tensor activate(const at::Tensor& x, const std::string& name) {
-  if (name == "relu") return at::relu(x);
-  if (name == "gelu") return at::gelu(x);
-  if (name == "gelu_new" || name == "gelu_pytorch_tanh") return at::gelu(x, "tanh");
-  if (name == "silu" || name == "swish") return at::silu(x);
-  throw Error("t5: unsupported activation '" + name + "'");
-}
-
 }  // namespace
 
 at::Tensor relative_position_bucket(const at::Tensor& relative_position, bool bidirectional, int64_t num_buckets,
@@ -58,9 +50,7 @@ at::Tensor relative_position_bucket(const at::Tensor& relative_position, bool bi
   return buckets + at::where(is_small, distance, if_large);
 }
 
-T5Model::T5Model(T5Config config, T5Weights weights) : config_(std::move(config)), weights_(std::move(weights)) {
-  activate(at::zeros({1}, at::TensorOptions().dtype(dtype()).device(device())), config_.dense_act_fn);
-}
+T5Model::T5Model(T5Config config, T5Weights weights) : config_(std::move(config)), weights_(std::move(weights)) {}
 
 at::Tensor T5Model::embed(const at::Tensor& ids) const { return at::embedding(weights_.shared, ids); }
 
@@ -80,7 +70,7 @@ at::Tensor T5Model::norm(const at::Tensor& x, const at::Tensor& weight) const {
 
 at::Tensor T5Model::feed_forward(const at::Tensor& x, const FeedForwardWeights& w) const {
   at::Tensor normed = norm(x, w.norm);
-  at::Tensor inner = activate(nn::linear(normed, w.wi_0), config_.dense_act_fn);
+  at::Tensor inner = nn::activation(config_.dense_act_fn, nn::linear(normed, w.wi_0));
   if (config_.is_gated_act) inner = inner * nn::linear(normed, w.wi_1);
   if (inner.scalar_type() != w.wo.scalar_type()) inner = inner.to(w.wo.scalar_type());
   return nn::linear(inner, w.wo);
