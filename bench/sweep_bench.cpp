@@ -9,13 +9,13 @@
 #include <fstream>
 #include <iostream>
 
+#include "app/experiment/experiment.h"
+#include "app/results_store.h"
+#include "app/runner/components.h"
+#include "app/runner/runner.h"
 #include "core/error.h"
-#include "core/experiment/experiment.h"
 #include "core/plugin_loader.h"
 #include "core/random_blip2.h"
-#include "core/results_store.h"
-#include "core/runner/components.h"
-#include "core/runner/runner.h"
 
 namespace fs = std::filesystem;
 using namespace capbench;

@@ -5,7 +5,7 @@
 #include <toml++/toml.h>
 
 #include "core/error.h"
-#include "core/experiment/toml_tree.h"
+#include "core/toml_tree.h"
 
 namespace capbench {
 

@@ -1,0 +1,96 @@
+// capbench encode: runs the image side (processor, encoder, bridge) on a batch
+// and dumps every intermediate tensor under the names of the fixtures'
+// references.safetensors, for comparing against a reference implementation.
+#include <ATen/ATen.h>
+
+#include <iostream>
+
+#include "app/cli/command.h"
+#include "core/checkpoint.h"
+#include "core/error.h"
+#include "core/image_processor.h"
+#include "core/plugin_loader.h"
+#include "core/safetensors.h"
+
+namespace capbench::cli {
+
+namespace {
+
+at::Tensor read_pixel_values(const std::string& file) {
+  const Checkpoint tensors = Checkpoint::open(file);
+  if (!tensors.contains("pixel_values")) throw Error(file + ": has no tensor named pixel_values");
+  at::Tensor pv = tensors.view("pixel_values");
+  if (pv.scalar_type() != at::kFloat || pv.dim() != 4 || pv.size(1) != 3)
+    throw Error(file + ": pixel_values must be float32 [B,3,H,W]");
+  return pv.clone();  // independent of the mapping
+}
+
+}  // namespace
+
+int run_encode(const std::vector<std::string>& args) {
+  po::options_description options("encode options");
+  options.add_options()("model", po::value<std::string>()->required(), "Blip2 checkpoint folder")(
+      "pixel-values", po::value<std::string>(),
+      "safetensors file with a float32 [B,3,H,W] tensor `pixel_values` to use instead of image files")(
+      "dump", po::value<std::string>()->required(), "safetensors file to write")(
+      "dtype", po::value<std::string>()->default_value("fp32"), "fp32, fp16 or bf16")(
+      "device", po::value<std::string>()->default_value("cpu"), "cpu, cuda, cuda:N or auto")(
+      "encoder", po::value<std::string>()->default_value("blip2-vision"), "encoder plugin")(
+      "bridge", po::value<std::string>()->default_value("qformer"), "bridge plugin");
+  po::options_description hidden;
+  hidden.add_options()("images", po::value<std::vector<std::string>>(), "image files");
+  options.add(hidden);
+  po::positional_options_description positional;
+  positional.add("images", -1);
+  po::variables_map vm;
+  if (!parse(args, command("encode"), options, positional, vm)) return 0;
+
+  const std::string model = vm["model"].as<std::string>();
+  const std::vector<std::string> images =
+      vm.count("images") ? vm["images"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  if (images.empty() == !vm.count("pixel-values"))
+    throw UsageError("give image files or --pixel-values FILE (exactly one of them)");
+
+  at::Tensor pixel_values;
+  if (vm.count("pixel-values")) {
+    pixel_values = read_pixel_values(vm["pixel-values"].as<std::string>());
+  } else {
+    const ImageProcessor processor(ImageProcessorConfig::from_folder(model));
+    pixel_values = processor.load_batch(std::vector<std::filesystem::path>(images.begin(), images.end()));
+  }
+
+  const PluginRegistry registry(PluginRegistry::search_path(plugin_dirs(vm)));
+  ComponentContext encoder_ctx{model, vm["device"].as<std::string>(), vm["dtype"].as<std::string>(), Settings()};
+  ComponentContext bridge_ctx = encoder_ctx;
+  auto encoder = registry.create<ImageEncoder>(vm["encoder"].as<std::string>(), encoder_ctx);
+  auto bridge = registry.create<Bridge>(vm["bridge"].as<std::string>(), bridge_ctx);
+
+  const ImageEncoder::Output vision = encoder->encode(pixel_values, true);
+  const Bridge::Output bridged = bridge->bridge(vision.last_hidden_state, true);
+
+  // Stored as float32 on the CPU whatever the compute dtype, to compare with references directly.
+  std::vector<std::pair<std::string, at::Tensor>> dump;
+  auto add = [&dump](const std::string& name, const at::Tensor& t) { dump.emplace_back(name, t.to(at::kCPU, at::kFloat)); };
+  add("pixel_values", pixel_values);
+  for (size_t i = 0; i < vision.hidden_states.size(); ++i) add("vision.hidden_states." + std::to_string(i), vision.hidden_states[i]);
+  add("vision.last_hidden_state", vision.last_hidden_state);
+  add("vision.pooler_output", vision.pooler_output);
+  for (size_t i = 0; i < bridged.hidden_states.size(); ++i)
+    add("qformer.hidden_states." + std::to_string(i), bridged.hidden_states[i]);
+  add("qformer.last_hidden_state", bridged.last_hidden_state);
+  add("language_projection", bridged.soft_prompt);
+
+  std::string sources;
+  for (const auto& image : images) sources += (sources.empty() ? "" : "\n") + image;
+  const std::string dump_file = vm["dump"].as<std::string>();
+  write_safetensors(dump_file, dump,
+                    {{"model", model},
+                     {"dtype", vm["dtype"].as<std::string>()},
+                     {"device", vm["device"].as<std::string>()},
+                     {"inputs", vm.count("pixel-values") ? vm["pixel-values"].as<std::string>() : sources}});
+  std::cout << "wrote " << dump.size() << " tensors for " << pixel_values.size(0) << " image"
+            << (pixel_values.size(0) == 1 ? "" : "s") << " to " << dump_file << "\n";
+  return 0;
+}
+
+}  // namespace capbench::cli

@@ -1,0 +1,100 @@
+#include "app/runner/components.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include "core/dtype.h"
+#include "core/image_processor.h"
+#include "core/plugin_loader.h"
+#include "core/tokenizer.h"
+
+namespace capbench {
+
+namespace {
+
+struct Placed {
+  c10::Device device{c10::kCPU};
+  at::ScalarType dtype = at::kFloat;
+};
+
+Placed placement(const ComponentSpec& spec) {
+  std::string device = resolve_device(spec.device);
+  return {c10::Device(device), parse_dtype(resolve_dtype(spec.dtype, device))};
+}
+
+ComponentContext context(const ComponentSpec& spec) {
+  std::string device = resolve_device(spec.device);
+  return ComponentContext{spec.checkpoint, device, resolve_dtype(spec.dtype, device),
+                          spec.settings ? Settings(*spec.settings, spec.where) : Settings()};
+}
+
+class PluginImageSide : public ImageSide {
+ public:
+  PluginImageSide(const PluginRegistry& registry, const RunSpec& run)
+      : processor_(ImageProcessorConfig::from_folder(run.encoder.checkpoint)),
+        encoder_device_(placement(run.encoder).device),
+        bridge_device_(placement(run.bridge).device),
+        decoder_place_(placement(run.decoder)) {
+    ComponentContext encoder_ctx = context(run.encoder);
+    encoder_ = registry.create<ImageEncoder>(run.encoder.plugin, encoder_ctx);
+    ComponentContext bridge_ctx = context(run.bridge);
+    bridge_ = registry.create<Bridge>(run.bridge.plugin, bridge_ctx);
+  }
+
+  at::Tensor soft_prompts(const std::vector<std::filesystem::path>& images) override {
+    c10::InferenceMode guard;
+    // Pixel values stay float32 (the encoder's contract); each plugin casts to its dtype.
+    at::Tensor pixels = processor_.load_batch(images).to(encoder_device_);
+    at::Tensor features = encoder_->encode(pixels).last_hidden_state.to(bridge_device_);
+    at::Tensor soft = bridge_->bridge(features).soft_prompt;
+    return soft.to(decoder_place_.device, decoder_place_.dtype);
+  }
+
+ private:
+  ImageProcessor processor_;
+  c10::Device encoder_device_, bridge_device_;
+  Placed decoder_place_;
+  std::shared_ptr<ImageEncoder> encoder_;
+  std::shared_ptr<Bridge> bridge_;
+};
+
+class PluginCaptionSide : public CaptionSide {
+ public:
+  PluginCaptionSide(const PluginRegistry& registry, const RunSpec& run) : tokenizer_(load_tokenizer(run.decoder.checkpoint)) {
+    ComponentContext ctx = context(run.decoder);
+    decoder_ = registry.create<TextDecoder>(run.decoder.plugin, ctx);
+  }
+
+  std::vector<std::vector<Caption>> captions(const at::Tensor& soft_prompt, const GenerationOptions& options) override {
+    c10::InferenceMode guard;
+    return generate_captions(*decoder_, *tokenizer_, soft_prompt, options);
+  }
+
+ private:
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::shared_ptr<TextDecoder> decoder_;
+};
+
+}  // namespace
+
+std::string resolve_device(const std::string& device) { return parse_device(device).str(); }
+
+std::string resolve_dtype(const std::string& dtype, const std::string& resolved_device) {
+  if (dtype != "auto") return dtype_name(parse_dtype(dtype));
+  return resolved_device.rfind("cuda", 0) == 0 ? "bf16" : "fp32";
+}
+
+std::unique_ptr<ImageSide> PluginComponents::image_side(const RunSpec& run) {
+  return std::make_unique<PluginImageSide>(registry_, run);
+}
+
+std::unique_ptr<CaptionSide> PluginComponents::caption_side(const RunSpec& run) {
+  return std::make_unique<PluginCaptionSide>(registry_, run);
+}
+
+std::shared_ptr<SentenceEmbedder> make_scorer(const PluginRegistry& registry, const ComponentSpec& scorer) {
+  ComponentContext ctx = context(scorer);
+  return registry.create<SentenceEmbedder>(scorer.plugin, ctx);
+}
+
+}  // namespace capbench
