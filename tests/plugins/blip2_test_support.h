@@ -9,12 +9,11 @@
 
 #include "core/checkpoint.h"
 #include "core/plugin_loader.h"
+#include "tests/test_support.h"
 
 namespace blip2_test {
 
-inline std::filesystem::path fixture(const std::string& name) {
-  return std::filesystem::path(CAPBENCH_SOURCE_DIR) / "tests/fixtures" / name;
-}
+using capbench::testing::fixture;
 
 inline const capbench::PluginRegistry& registry() {
   static const capbench::PluginRegistry r(capbench::PluginRegistry::search_path({}));

@@ -1,6 +1,5 @@
 // The qformer plugin against transformers' Blip2QFormerModel + language_projection.
 #include <torch/cuda.h>
-#include <unistd.h>
 
 #include <fstream>
 
@@ -32,10 +31,9 @@ void check_against_references(const std::string& folder, const std::string& dtyp
 
 // A copy of blip2-opt-tiny whose model.safetensors has extra tensors.
 struct CheckpointWithExtras {
-  fs::path dir;
+  capbench::testing::TempDir temp;
+  fs::path dir = temp.path();
   explicit CheckpointWithExtras(const std::vector<std::string>& extra_names) {
-    dir = fs::temp_directory_path() / ("capbench-qformer-test-" + std::to_string(getpid()));
-    fs::create_directories(dir);
     fs::copy_file(blip2_test::fixture("blip2-opt-tiny") / "config.json", dir / "config.json",
                   fs::copy_options::overwrite_existing);
     const capbench::Checkpoint source = capbench::Checkpoint::open(blip2_test::fixture("blip2-opt-tiny"));
@@ -44,7 +42,6 @@ struct CheckpointWithExtras {
     for (const auto& name : extra_names) tensors.emplace_back(name, torch::zeros({4}));
     capbench::write_safetensors(dir / "model.safetensors", tensors);
   }
-  ~CheckpointWithExtras() { fs::remove_all(dir); }
 };
 
 }  // namespace
