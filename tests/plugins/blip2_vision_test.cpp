@@ -4,9 +4,11 @@
 #include "core/error.h"
 #include "tests/plugins/blip2_test_support.h"
 
+using blip2_test::bf16_relative_bound;
 using blip2_test::make;
 using blip2_test::pixel_values;
 using blip2_test::reference;
+using blip2_test::relative_error;
 using capbench::ImageEncoder;
 
 namespace {
