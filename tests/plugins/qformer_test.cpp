@@ -7,8 +7,10 @@
 #include "core/safetensors.h"
 #include "tests/plugins/blip2_test_support.h"
 
+using blip2_test::bf16_relative_bound;
 using blip2_test::make;
 using blip2_test::reference;
+using blip2_test::relative_error;
 using capbench::Bridge;
 namespace fs = std::filesystem;
 
@@ -72,7 +74,13 @@ TEST_CASE("bf16 on the CPU stays close to the fp32 reference") {
   const Bridge::Output out = bridge->bridge(reference("blip2-opt-tiny", "vision.last_hidden_state"), false);
   CHECK((out.soft_prompt.scalar_type() == torch::kBFloat16));
   const torch::Tensor expected = reference("blip2-opt-tiny", "language_projection");
-  CHECK_CLOSE(out.soft_prompt, expected, 0.05 * expected.abs().max().item<double>());
+  // Roundings on the path: the query embeddings' layer norm (1); per layer 12
+  // as in a ViT layer, plus 5 for cross-attention (counted in every layer, an
+  // upper bound: the fixture cross-attends in every second one); the
+  // projection (1).
+  const int layers = 2;  // tests/fixtures/blip2-opt-tiny/config.json, qformer_config
+  const double error = relative_error(out.soft_prompt, expected);
+  CHECK_MESSAGE(error <= bf16_relative_bound(1 + 17 * layers + 1), "relative error " << error);
 }
 
 TEST_CASE("CUDA: fp32 matches the reference, fp16 stays close") {
