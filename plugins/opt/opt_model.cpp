@@ -131,23 +131,23 @@ at::Tensor OptModel::forward(const at::Tensor& inputs_embeds, const at::Tensor& 
   cache.write_key_bias(nn::additive_mask(mask, place_.dtype));
   at::Tensor out = run_layers(x, bias, &cache, hidden_states);
   cache.advance(length);
-  state->next_position = mask.sum(1);
+  state->next_position = mask.sum(1) + kPositionOffset;
   state->max_next_position = state->next_position.max().item<int64_t>();
   return out;
 }
 
 at::Tensor OptModel::step(const at::Tensor& tokens, OptState& state) const {
   const int64_t rows = tokens.size(0);
-  if (state.max_next_position + kPositionOffset >= embed_positions_->size())
+  if (state.max_next_position >= embed_positions_->size())
     throw Error("generation ran past OPT's max_position_embeddings (" + std::to_string(config_.max_position_embeddings) + ")");
   nn::KvCache& cache = state.cache;
   cache.reserve_more(1);
   at::Tensor x = embed_tokens(tokens.view({rows, 1}));
   if (project_in_) x = project_in_->forward(x);
-  x = x + embed_positions_->forward((state.next_position + kPositionOffset).view({rows, 1}));
+  x = x + embed_positions_->forward(state.next_position.view({rows, 1}));
   at::Tensor out = run_layers(x, cache.key_bias(1), &cache, nullptr);
   cache.advance(1);
-  state.next_position = state.next_position + 1;
+  state.next_position.add_(1);
   ++state.max_next_position;
   return out.select(1, 0);
 }

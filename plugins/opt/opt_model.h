@@ -22,7 +22,7 @@ namespace capbench::opt {
 // What OPT carries from one decoding step to the next, per row.
 struct OptState : nn::BatchState {
   nn::KvCache cache;              // keys and values; the prompt's padding as key bias
-  at::Tensor next_position;       // [R] int64: position id of the row's next token (real tokens so far)
+  at::Tensor next_position;       // [R] int64: row of embed_positions for the row's next token (offset included)
   int64_t max_next_position = 0;  // upper bound of next_position, kept on the host
   OptState() {
     track(cache);
