@@ -47,7 +47,7 @@ td.settings { font-family: ui-monospace, "SFMono-Regular", "DejaVu Sans Mono", M
 .badge { display: inline-block; font-size: 11px; padding: 1px 7px; border-radius: 10px; background: #eef2f6; color: #475467; }
 .badge.incomplete { background: #fff4e5; color: #8a5300; }
 .badge.complete { background: #e7f6ec; color: #1e6b3a; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 18px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 18px; align-items: start; }
 figure.chart-box { margin: 0; border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
 figure.chart-box figcaption { font-size: 12.5px; color: var(--muted); margin-top: 6px; }
 figure.chart-box h3 { margin-bottom: 6px; }

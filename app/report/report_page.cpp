@@ -22,6 +22,11 @@ const char* const kPalette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59
 
 std::string run_color(size_t rank) { return kPalette[rank % (sizeof kPalette / sizeof *kPalette)]; }
 
+// ColorBrewer Dark2 for the lines of a sweep chart: they stand for groups of runs, not runs.
+const char* const kSeriesPalette[] = {"#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666"};
+
+std::string series_color(size_t line) { return kSeriesPalette[line % (sizeof kSeriesPalette / sizeof *kSeriesPalette)]; }
+
 std::string fixed(double v, int decimals = 4) {
   char text[48];
   std::snprintf(text, sizeof text, "%.*f", decimals, v);
@@ -173,7 +178,7 @@ std::string charts(const ReportModel& model) {
     if (drawn++ == kMaxSweepCharts) break;
     std::vector<svg::Series> series;
     for (size_t l = 0; l < sweep.lines.size(); ++l) {
-      svg::Series s{sweep.lines[l].name.empty() ? "all runs" : sweep.lines[l].name, kPalette[(l + 4) % 10], {}};
+      svg::Series s{sweep.lines[l].name.empty() ? "all runs" : sweep.lines[l].name, series_color(l), {}};
       for (const auto& [value, run] : sweep.lines[l].points) {
         svg::Mark mark = run_mark(model, run);
         if (std::isnan(mark.y)) continue;
