@@ -39,7 +39,8 @@ std::string sort_key(double v) {
   return text;
 }
 
-std::string run_anchor(const RunReport& r) { return "run-" + r.ranked.run.id; }
+// Run ids are 12 hex digits when capbench wrote them; escaped all the same, since the database is input.
+std::string run_anchor(const RunReport& r) { return "run-" + html_escape(r.ranked.run.id); }
 std::string image_anchor(size_t i) { return "img-" + std::to_string(i); }
 
 // Red (low) through amber to green (high) over the range of the shown scores.

@@ -129,6 +129,23 @@ TEST_CASE("a database with a run but no images, and one with nothing at all, sti
   CHECK(has(testing::read_text(empty / "report.html"), "</html>"));
 }
 
+TEST_CASE("ids from the database are escaped too") {
+  TempDir dir;
+  {
+    ResultsStore store(dir / "results.sqlite");
+    store.put_run(testing::sample_run("run\"<id>", 0, 1, ""));
+    store.put_image({"image'<&>", "missing.png", {}});
+    store.put_prediction({"run\"<id>", "image'<&>", 0, "a caption", {}, -1, 1});
+  }
+  ResultsStore store(dir / "results.sqlite");
+  write_report(store, dir / "report.html");
+  std::string html = testing::read_text(dir / "report.html");
+  CHECK_FALSE(has(html, "run\"<id>"));
+  CHECK(has(html, "id=\"run-run&quot;&lt;id&gt;\""));
+  CHECK_FALSE(has(html, "image'<&>"));
+  CHECK(has(html, "<h3>image&#39;&lt;&amp;&gt;</h3>"));
+}
+
 TEST_CASE("a report that cannot be written is an error naming the file") {
   TempDir dir;
   ResultsStore store(dir / "results.sqlite");
