@@ -112,3 +112,18 @@ TEST_CASE("merging two databases unions their rows") {
   CHECK_THROWS_AS(m.merge_from(fresh("other.sqlite")), Error);
   CHECK_THROWS_AS(m.merge_from(fresh("missing.sqlite")), Error);
 }
+
+TEST_CASE("a database records its schema version; a newer one is refused with the file named") {
+  fs::path file = fresh("schema.sqlite");
+  {
+    ResultsStore store(file);
+    CHECK(store.meta("schema_version") == std::optional<std::string>("1"));
+    store.set_meta("schema_version", "2");
+  }
+  try {
+    ResultsStore newer(file);
+    FAIL("a newer schema opened");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find(file.string() + ": results database of schema version 2") == 0);
+  }
+}
