@@ -76,12 +76,14 @@ std::string prompt_of(const po::variables_map& vm, const GenerationOptions& o) {
 
 int run_caption(const std::vector<std::string>& args) {
   GenerationOptions generation;
-  std::string model, pixel_values, dtype = "fp32", device = "cpu", dump;
+  std::string model, weights, pixel_values, dtype = "fp32", device = "cpu", dump;
   std::string encoder_plugin = "blip2-vision", bridge_plugin = "qformer", decoder_plugin;
   int64_t batch_size = 8, threads = 0;
   po::options_description options("caption options");
   options.add_options()
       ("model", po::value(&model)->required(), "BLIP-2 checkpoint folder (Hugging Face layout)")
+      ("weights", po::value(&weights), "weights file read instead of the folder's: a LAVIS BLIP-2 .pth, a torch.save "
+                                       "state dict or a .safetensors file (the folder still gives config, tokenizer, processor)")
       ("images", po::value<std::vector<std::string>>(), "image files (also positional)")
       ("pixel-values", po::value(&pixel_values), "safetensors file with pixel_values [B,3,H,W] instead of images")
       ("question", po::value<std::string>(), "ask a question: the prompt becomes \"Question: ... Answer:\"")
@@ -115,6 +117,7 @@ int run_caption(const std::vector<std::string>& args) {
   auto context = [&]() {
     ComponentContext ctx;
     ctx.checkpoint = model;
+    ctx.weights = weights;
     ctx.device = device;
     ctx.dtype = dtype;
     return ctx;

@@ -30,6 +30,8 @@ at::Tensor read_pixel_values(const std::string& file) {
 int run_encode(const std::vector<std::string>& args) {
   po::options_description options("encode options");
   options.add_options()("model", po::value<std::string>()->required(), "Blip2 checkpoint folder")(
+      "weights", po::value<std::string>()->default_value(""),
+      "weights file read instead of the folder's (a LAVIS BLIP-2 .pth, a torch.save state dict, a .safetensors file)")(
       "pixel-values", po::value<std::string>(),
       "safetensors file with a float32 [B,3,H,W] tensor `pixel_values` to use instead of image files")(
       "dump", po::value<std::string>()->required(), "safetensors file to write")(
@@ -60,7 +62,8 @@ int run_encode(const std::vector<std::string>& args) {
   }
 
   const PluginRegistry registry(PluginRegistry::search_path(plugin_dirs(vm)));
-  ComponentContext encoder_ctx{model, vm["device"].as<std::string>(), vm["dtype"].as<std::string>(), Settings()};
+  ComponentContext encoder_ctx{model, vm["device"].as<std::string>(), vm["dtype"].as<std::string>(), Settings(),
+                               vm["weights"].as<std::string>()};
   ComponentContext bridge_ctx = encoder_ctx;
   auto encoder = registry.create<ImageEncoder>(vm["encoder"].as<std::string>(), encoder_ctx);
   auto bridge = registry.create<Bridge>(vm["bridge"].as<std::string>(), bridge_ctx);

@@ -19,7 +19,7 @@ namespace {
 class Blip2VisionEncoder : public ImageEncoder {
  public:
   explicit Blip2VisionEncoder(ComponentContext& ctx)
-      : checkpoint_(Checkpoint::open(ctx.checkpoint)),
+      : checkpoint_(Checkpoint::open(ctx.checkpoint, ctx.weights)),
         device_(parse_device(ctx.device.empty() ? "cpu" : ctx.device)),
         dtype_(parse_dtype(ctx.dtype.empty() ? "fp32" : ctx.dtype)) {
     nn::use_all_cores();

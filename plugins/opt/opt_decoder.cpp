@@ -45,7 +45,7 @@ class OptDecoder : public TextDecoder {
     const at::ScalarType dtype = parse_dtype(ctx.dtype.empty() ? "fp32" : ctx.dtype);
     const c10::Device device = parse_device(ctx.device.empty() ? "cpu" : ctx.device);
     nn::check_compute_dtype(dtype, device, "opt decoder");
-    Checkpoint checkpoint = Checkpoint::open(ctx.checkpoint);
+    Checkpoint checkpoint = Checkpoint::open(ctx.checkpoint, ctx.weights);
     const OptConfig config = read_opt_config(checkpoint.folder());
     std::string lm_head_name;
     const std::string prefix = find_prefix(checkpoint, lm_head_name);

@@ -25,7 +25,7 @@ std::string shape_of(at::IntArrayRef sizes) {
 class QFormerBridge : public Bridge {
  public:
   explicit QFormerBridge(ComponentContext& ctx)
-      : checkpoint_(Checkpoint::open(ctx.checkpoint)),
+      : checkpoint_(Checkpoint::open(ctx.checkpoint, ctx.weights)),
         device_(parse_device(ctx.device.empty() ? "cpu" : ctx.device)),
         dtype_(parse_dtype(ctx.dtype.empty() ? "fp32" : ctx.dtype)) {
     nn::use_all_cores();

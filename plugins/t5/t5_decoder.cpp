@@ -119,7 +119,7 @@ std::shared_ptr<TextDecoder> make_t5_decoder(ComponentContext& ctx) {
     throw Error("t5: fp16 is not supported: T5 overflows in float16 (transformers and LAVIS run it in bf16 or fp32); "
                 "use dtype bf16 (--dtype bf16) or fp32");
   const c10::Device device = parse_device(ctx.device.empty() ? "cpu" : ctx.device);
-  Checkpoint checkpoint = Checkpoint::open(ctx.checkpoint);
+  Checkpoint checkpoint = Checkpoint::open(ctx.checkpoint, ctx.weights);
   T5Source source = read_t5_config(checkpoint.folder());
   T5Weights weights = load_t5_weights(checkpoint, source, dtype, device);
   return std::make_shared<T5Decoder>(T5Model(std::move(source.config), std::move(weights)));
