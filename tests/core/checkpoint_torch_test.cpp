@@ -184,3 +184,25 @@ TEST_CASE("capbench inspect lists .bin shards and LAVIS .pth tensors under the n
   CHECK(bad.find("names the Python global 'posix.system'") != std::string::npos);
   CHECK(std::count(bad.begin(), bad.end(), '\n') == 1);
 }
+
+TEST_CASE("capbench caption --weights reads a LAVIS checkpoint beside the folder's config") {
+  const fs::path folder = kLavis;
+  const nlohmann::json lavis_references = nlohmann::json::parse(read_text(kLavis / "references.json"));
+  const nlohmann::json& reference = lavis_references["cases"]["fp16_beam3_prompt"];
+  auto [status, out] = run_capbench("caption --model '" + folder.string() + "' --weights '" + (folder / "lavis_checkpoint.pth").string() +
+                                    "' --pixel-values '" + (fixture("blip2-opt-tiny") / "references.safetensors").string() +
+                                    "' --num-beams 3 --max-new-tokens 10 --prompt 'a photo of' --json");
+  REQUIRE_MESSAGE(status == 0, out);
+  const nlohmann::json captions = nlohmann::json::parse(out.substr(out.find("\n[") + 1));  // after the tiny vocabulary's warnings
+  REQUIRE(captions.size() == 2);
+  for (size_t i = 0; i < 2; ++i) {
+    std::vector<int64_t> ids = captions[i]["ids"][0].get<std::vector<int64_t>>();
+    std::vector<int64_t> want = reference["sequences"][i].get<std::vector<int64_t>>();
+    want.resize(ids.size());  // the reference rows are padded to the longest
+    CHECK(ids == want);
+  }
+  auto [bad_status, bad] = run_capbench("caption --model '" + folder.string() + "' --weights '" + (folder / "absent.pth").string() +
+                                        "' --pixel-values '" + (fixture("blip2-opt-tiny") / "references.safetensors").string() + "'");
+  CHECK(bad_status == 1);
+  CHECK(bad.find("absent.pth: no such weights file") != std::string::npos);
+}
