@@ -4,6 +4,7 @@
 
 #include "app/results_store.h"
 #include "core/error.h"
+#include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 using namespace capbench;
@@ -11,8 +12,8 @@ using namespace capbench;
 namespace {
 
 fs::path fresh(const std::string& name) {
-  fs::path dir = fs::path(CAPBENCH_BINARY_DIR) / "test-scratch" / "results_store";
-  fs::create_directories(dir);
+  static const capbench::testing::TempDir scratch;
+  const fs::path& dir = scratch.path();
   fs::path file = dir / name;
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(file.string() + suffix);
   return file;
@@ -108,6 +109,6 @@ TEST_CASE("merging two databases unions their rows") {
     ResultsStore other(fresh("other.sqlite"));
     other.put_run({"r1", 0, "base", "", "{\"different\":1}", "{}"});
   }
-  CHECK_THROWS_AS(m.merge_from(fs::path(CAPBENCH_BINARY_DIR) / "test-scratch" / "results_store" / "other.sqlite"), Error);
+  CHECK_THROWS_AS(m.merge_from(fresh("other.sqlite")), Error);
   CHECK_THROWS_AS(m.merge_from(fresh("missing.sqlite")), Error);
 }

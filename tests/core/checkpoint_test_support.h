@@ -43,7 +43,7 @@ inline std::string open_error(const std::filesystem::path& path, const std::file
 // Runs `capbench ARGS`, returning its exit status and stdout (stderr joins stdout).
 inline std::pair<int, std::string> run_capbench(const std::string& args) {
   const char* bin = std::getenv("CAPBENCH_BIN");
-  std::string binary = bin ? bin : std::string(CAPBENCH_BINARY_DIR) + "/capbench";
+  std::string binary = bin ? bin : (binary_dir() / "capbench").string();
   REQUIRE_MESSAGE(std::filesystem::exists(binary), "build the capbench target first: " << binary);
   FILE* pipe = ::popen(("'" + binary + "' " + args + " 2>&1").c_str(), "r");
   REQUIRE(pipe != nullptr);
