@@ -33,15 +33,16 @@ bool is_torch_name(const fs::path& file) {
   return ext == ".bin" || ext == ".pt" || ext == ".pth" || ext == ".ckpt" || ext == ".pkl";
 }
 
-// A torch.save file by its name, or else by its first bytes (a zip archive or a
+// A torch.save file by its name, or else by its first bytes (a zip archive, or a
 // legacy pickle, which the torch reader refuses with advice); anything else is
-// read as safetensors.
+// read as safetensors, whose header (after an 8-byte length) opens with '{'.
 bool is_torch_file(const fs::path& file) {
   if (file.extension() == ".safetensors") return false;
   if (is_torch_name(file)) return true;
-  char head[2] = {0, 0};
-  std::ifstream(file, std::ios::binary).read(head, 2);
-  return (head[0] == 'P' && head[1] == 'K') || static_cast<unsigned char>(head[0]) == 0x80;
+  unsigned char head[9] = {};
+  std::ifstream(file, std::ios::binary).read(reinterpret_cast<char*>(head), sizeof head);
+  if (head[0] == 'P' && head[1] == 'K') return true;
+  return head[0] == 0x80 && head[1] >= 2 && head[1] <= 5 && head[8] != '{';
 }
 
 std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape) {

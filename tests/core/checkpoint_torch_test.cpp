@@ -206,3 +206,16 @@ TEST_CASE("capbench caption --weights reads a LAVIS checkpoint beside the folder
   CHECK(bad_status == 1);
   CHECK(bad.find("absent.pth: no such weights file") != std::string::npos);
 }
+
+TEST_CASE("files of other names are told apart by their first bytes") {
+  TempDir dir;
+  // A safetensors header of 0x280 bytes starts 0x80 0x02, as a pickle does; its '{' tells it apart.
+  std::string header = R"({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})";
+  header.resize(0x280, ' ');
+  write_bytes(dir / "weights.st", safetensors_bytes(header, std::vector<uint8_t>(8, 0)));
+  CHECK((Checkpoint::open(dir / "weights.st").names() == std::vector<std::string>{"w"}));
+  fs::copy(fixture("torch-save/views.pth"), dir / "views.data");
+  CHECK(Checkpoint::open(dir / "views.data").names().size() == 10);
+  fs::copy(fixture("torch-save/legacy.pth"), dir / "legacy.data");
+  CHECK(open_error(dir / "legacy.data").find("legacy serialization format") != std::string::npos);
+}
