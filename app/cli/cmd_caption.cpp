@@ -75,12 +75,14 @@ std::string prompt_of(const po::variables_map& vm, const GenerationOptions& o) {
 
 int run_caption(const std::vector<std::string>& args) {
   GenerationOptions generation;
-  std::string model, pixel_values, dtype = "fp32", device = "cpu", dump;
+  std::string model, weights, pixel_values, dtype = "fp32", device = "cpu", dump;
   std::string encoder_plugin = "blip2-vision", bridge_plugin = "qformer", decoder_plugin;
   int64_t batch_size = 8, threads = 0;
   po::options_description options("caption options");
   options.add_options()
       ("model", po::value(&model)->required(), "BLIP-2 checkpoint folder (Hugging Face layout)")
+      ("weights", po::value(&weights), "weights file read instead of the folder's: a LAVIS BLIP-2 .pth, a torch.save "
+                                       "state dict or a .safetensors file (the folder still gives config, tokenizer, processor)")
       ("images", po::value<std::vector<std::string>>(), "image files (also positional)")
       ("pixel-values", po::value(&pixel_values), "safetensors file with pixel_values [B,3,H,W] instead of images")
       ("question", po::value<std::string>(), "ask a question: the prompt becomes \"Question: ... Answer:\"")
@@ -110,7 +112,7 @@ int run_caption(const std::vector<std::string>& args) {
 
   c10::InferenceMode inference;
   PluginRegistry registry(PluginRegistry::search_path(plugin_dirs(vm)));
-  const ComponentContext context{model, device, dtype, Settings()};
+  const ComponentContext context{model, device, dtype, Settings(), weights};
   ImagePipeline image_side(registry, {encoder_plugin, context}, {bridge_plugin, context}, model);
   ComponentContext decoder_ctx = context;
   auto decoder = registry.create<TextDecoder>(decoder_plugin, decoder_ctx);

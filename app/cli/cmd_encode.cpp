@@ -29,6 +29,8 @@ at::Tensor read_pixel_values(const std::string& file) {
 int run_encode(const std::vector<std::string>& args) {
   po::options_description options("encode options");
   options.add_options()("model", po::value<std::string>()->required(), "Blip2 checkpoint folder")(
+      "weights", po::value<std::string>()->default_value(""),
+      "weights file read instead of the folder's (a LAVIS BLIP-2 .pth, a torch.save state dict, a .safetensors file)")(
       "pixel-values", po::value<std::string>(),
       "safetensors file with a float32 [B,3,H,W] tensor `pixel_values` to use instead of image files")(
       "dump", po::value<std::string>()->required(), "safetensors file to write")(
@@ -51,7 +53,8 @@ int run_encode(const std::vector<std::string>& args) {
     throw UsageError("give image files or --pixel-values FILE (exactly one of them)");
 
   const PluginRegistry registry(PluginRegistry::search_path(plugin_dirs(vm)));
-  const ComponentContext context{model, vm["device"].as<std::string>(), vm["dtype"].as<std::string>(), Settings()};
+  const ComponentContext context{model, vm["device"].as<std::string>(), vm["dtype"].as<std::string>(), Settings(),
+                                 vm["weights"].as<std::string>()};
   ImagePipeline image_side(registry, {vm["encoder"].as<std::string>(), context}, {vm["bridge"].as<std::string>(), context},
                            model);
   const ImageSideOutput out =

@@ -30,7 +30,7 @@ const std::vector<Command>& commands() {
       {"score", "capbench score PRED.csv TRUTH.csv [--scorer DIR] [--metrics LIST]", "score a predictions file", run_score},
       {"submit", "capbench submit (DIR --run ID | --predictions PRED.csv --scorer DIR) [--output FILE]", "write a Kaggle submission.csv", run_submit},
       {"tokenize", "capbench tokenize --model DIR [--decode] [--json] TEXT...", "token ids of texts", run_tokenize},
-      {"inspect", "capbench inspect DIR|FILE [--json]", "tensors, dtypes and shapes of a checkpoint", run_inspect},
+      {"inspect", "capbench inspect DIR|FILE [--weights FILE] [--json]", "tensors, dtypes and shapes of a checkpoint", run_inspect},
       {"plugins", "capbench plugins [--json]", "list the plugins found, with kinds and versions", run_plugins},
   };
   return all;

@@ -25,7 +25,7 @@ Placed placement(const ComponentSpec& spec) {
 ComponentContext context(const ComponentSpec& spec) {
   std::string device = resolve_device(spec.device);
   return ComponentContext{spec.checkpoint, device, resolve_dtype(spec.dtype, device),
-                          spec.settings ? Settings(*spec.settings, spec.where) : Settings()};
+                          spec.settings ? Settings(*spec.settings, spec.where) : Settings(), spec.weights};
 }
 
 class PluginImageSide : public ImageSide {

@@ -18,7 +18,7 @@ namespace {
 class Blip2VisionEncoder : public ImageEncoder {
  public:
   explicit Blip2VisionEncoder(ComponentContext& ctx)
-      : place_(nn::place(ctx, "blip2-vision")), checkpoint_(Checkpoint::open(ctx.checkpoint)) {
+      : place_(nn::place(ctx, "blip2-vision")), checkpoint_(Checkpoint::open(ctx.checkpoint, ctx.weights)) {
     const Blip2Config config = Blip2Config::from_path(checkpoint_.folder());
     const bool split_bias = checkpoint_.contains("vision_model.encoder.layers.0.self_attn.q_bias");
     model_ = std::make_shared<EvaVit>(config.vision, split_bias);

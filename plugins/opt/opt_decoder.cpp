@@ -36,7 +36,7 @@ class OptDecoder : public TextDecoder {
  public:
   explicit OptDecoder(ComponentContext& ctx) {
     const nn::Placement place = nn::place(ctx, kName);
-    Checkpoint checkpoint = Checkpoint::open(ctx.checkpoint);
+    Checkpoint checkpoint = Checkpoint::open(ctx.checkpoint, ctx.weights);
     const OptConfig config = read_opt_config(checkpoint.folder());
     std::string lm_head_name;
     const std::string prefix = find_prefix(checkpoint, lm_head_name);

@@ -19,7 +19,7 @@ namespace {
 class QFormerBridge : public Bridge {
  public:
   explicit QFormerBridge(ComponentContext& ctx)
-      : place_(nn::place(ctx, "qformer")), checkpoint_(Checkpoint::open(ctx.checkpoint)) {
+      : place_(nn::place(ctx, "qformer")), checkpoint_(Checkpoint::open(ctx.checkpoint, ctx.weights)) {
     config_ = Blip2Config::from_path(checkpoint_.folder());
     const LoadOptions options{place_.dtype, place_.device};
 

@@ -101,7 +101,7 @@ std::shared_ptr<TextDecoder> make_t5_decoder(ComponentContext& ctx) {
       nn::place(ctx, kName,
                 {{at::kHalf, "T5 overflows in float16 (transformers and LAVIS run it in bf16 or fp32); "
                              "use dtype bf16 (--dtype bf16) or fp32"}});
-  Checkpoint checkpoint = Checkpoint::open(ctx.checkpoint);
+  Checkpoint checkpoint = Checkpoint::open(ctx.checkpoint, ctx.weights);
   T5Source source = read_t5_config(checkpoint.folder());
   return std::make_shared<T5Decoder>(std::make_shared<T5Model>(std::move(source.config), checkpoint, source.prefix, place));
 }
