@@ -15,6 +15,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -48,15 +49,23 @@ constexpr double kColdBytes = 256e6;  // > 8x the largest L3 of the machines in 
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
-// Read bandwidth in bytes/s: the best of five sums over 512 MB.
+// Read bandwidth in bytes/s: the best of five sums over 512 MB, split across
+// the threads as the layers' work is. (Integer words, whose sum the compiler
+// vectorises; at::sum over floats measured less than a third of this.)
 double memory_bandwidth() {
-  const at::Tensor data = at::ones({int64_t(512e6 / 4)});
+  const int64_t words = int64_t(512e6 / 8);
+  std::vector<uint64_t> data(words, 1);
   double best = 1e9;
   for (int i = 0; i < 5; ++i) {
+    std::atomic<uint64_t> total{0};
     const double start = now();
-    volatile float sink = data.sum().item<float>();
-    (void)sink;
+    at::parallel_for(0, words, words / 64, [&](int64_t begin, int64_t end) {
+      uint64_t sum = 0;
+      for (int64_t w = begin; w < end; ++w) sum += data[w];
+      total += sum;
+    });
     best = std::min(best, now() - start);
+    if (total != static_cast<uint64_t>(words)) throw Error("linear_bench: the bandwidth sum is wrong");
   }
   return 512e6 / best;
 }
@@ -118,7 +127,7 @@ void run(const std::vector<std::string>& models, const std::vector<int64_t>& row
   std::printf("threads %d (OpenBLAS %d), oneDNN ISA %s (VNNI %s, bf16 kernels %s, int8 weights %d bits)\n",
               at::get_num_threads(), openblas_threads(), cpu.isa.c_str(), cpu.vnni ? "yes" : "no",
               cpu.bf16_kernels ? "yes" : "no -> fp32 product", nn::int8_weight_bits());
-  std::printf("memory bandwidth (sum over 512 MB): %.1f GB/s\n", bandwidth / 1e9);
+  std::printf("memory bandwidth (sum over 512 MB, %d threads): %.1f GB/s\n", at::get_num_threads(), bandwidth / 1e9);
   std::printf("milliseconds per call (best of the calls); up to 8 rows, x the floor = weight bytes / bandwidth\n\n");
   std::printf("%-8s %-9s %13s %5s", "model", "layer", "out x in", "rows");
   for (const Method& m : kMethods) std::printf(" %14s", m.name.c_str());
@@ -126,15 +135,24 @@ void run(const std::vector<std::string>& models, const std::vector<int64_t>& row
   bool kernels_shown = false;
   for (const Layer& layer : kLayers) {
     if (std::find(models.begin(), models.end(), layer.model) == models.end()) continue;
-    const double fp32_bytes = 4.0 * layer.out * layer.in;
-    const int full_copies = std::clamp(static_cast<int>(kColdBytes / fp32_bytes + 0.999), 1, 64);
+    // Copies of the weights in each format (fp32 4 bytes a value, bf16 2 where
+    // the CPU has bf16 kernels, int8 1) to cycle through: 256 MB of each.
+    const double values = static_cast<double>(layer.out) * layer.in, fp32_bytes = 4 * values;
+    const auto copies_for = [&](double bytes) { return std::clamp(static_cast<int>(kColdBytes / bytes + 0.999), 1, 64); };
     std::vector<at::Tensor> weights, biases;
-    std::vector<std::vector<nn::PackedLinear>> packed(kMethods.size());
-    for (int c = 0; c < full_copies; ++c) {
+    for (int c = 0; c < copies_for(fp32_bytes); ++c) {
       weights.push_back(at::randn({layer.out, layer.in}) * 0.02);
       biases.push_back(at::randn({layer.out}) * 0.02);
-      for (size_t m = 0; m < kMethods.size(); ++m)
-        if (kMethods[m].packed) packed[m].emplace_back(weights.back(), biases.back(), kMethods[m].compute);
+    }
+    std::vector<std::vector<nn::PackedLinear>> packed(kMethods.size());
+    for (size_t m = 0; m < kMethods.size(); ++m) {
+      if (!kMethods[m].packed) continue;
+      const nn::PackedCompute compute = kMethods[m].compute;
+      const double bytes = compute == nn::PackedCompute::int8 ? values
+                           : compute == nn::PackedCompute::bf16 && cpu.bf16_kernels ? 2 * values
+                                                                                     : fp32_bytes;
+      for (int c = 0; c < copies_for(bytes); ++c)
+        packed[m].emplace_back(weights[c % weights.size()], biases[c % weights.size()], compute);
     }
     if (!kernels_shown) {
       for (size_t m = 0; m < kMethods.size(); ++m)
@@ -144,7 +162,6 @@ void run(const std::vector<std::string>& models, const std::vector<int64_t>& row
       kernels_shown = true;
     }
     for (int64_t rows : row_counts) {
-      const int copies = rows <= 32 ? full_copies : std::min(full_copies, 2);
       const at::Tensor x = at::randn({rows, layer.in});
       const at::Tensor x_bf16 = x.to(at::kBFloat16);
       std::printf("%-8s %-9s %6lld x %-4lld %5lld", layer.model.c_str(), layer.name.c_str(),
@@ -159,7 +176,8 @@ void run(const std::vector<std::string>& models, const std::vector<int64_t>& row
           call = [&, m, bf16](int c) { packed[m][c].forward(bf16 ? x_bf16 : x); };
           bytes = static_cast<double>(packed[m][0].weight_bytes());
         }
-        const double ms = best_seconds(copies, call, min_seconds) * 1e3;
+        const int all_copies = kMethods[m].packed ? static_cast<int>(packed[m].size()) : static_cast<int>(weights.size());
+        const double ms = best_seconds(rows <= 32 ? all_copies : std::min(all_copies, 2), call, min_seconds) * 1e3;
         std::printf(" %s", cell(ms, rows <= 8 ? bytes / bandwidth * 1e3 : 0).c_str());
         std::fflush(stdout);
       }
