@@ -1,5 +1,5 @@
 // Milliseconds of one linear layer y = x W^T + b by each CPU path -- libtorch's
-// at::linear, capbench's nn::linear (core/nn/layers.cpp) and nn::PackedLinear in
+// at::linear, capbench's nn::Linear (core/nn/linear.cpp) and nn::PackedLinear in
 // fp32, bf16 (bf16 input) and int8 -- for the layer shapes of caption_bench's
 // models and row counts from a decoding step (1-8) to an image batch (1028).
 // The bench measures the machine's memory bandwidth (a sum over 512 MB) and,
@@ -20,12 +20,13 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
-#include "core/nn/layers.h"
+#include "core/nn/linear.h"
 #include "core/nn/packed_linear.h"
 
 using namespace capbench;
@@ -106,7 +107,7 @@ struct Method {
 };
 
 const std::vector<Method> kMethods = {{"at::linear", nn::PackedCompute::fp32, false},
-                                      {"nn::linear", nn::PackedCompute::fp32, false},
+                                      {"nn::Linear", nn::PackedCompute::fp32, false},
                                       {"packed fp32", nn::PackedCompute::fp32, true},
                                       {"packed bf16", nn::PackedCompute::bf16, true},
                                       {"packed int8", nn::PackedCompute::int8, true}};
@@ -140,9 +141,12 @@ void run(const std::vector<std::string>& models, const std::vector<int64_t>& row
     const double values = static_cast<double>(layer.out) * layer.in, fp32_bytes = 4 * values;
     const auto copies_for = [&](double bytes) { return std::clamp(static_cast<int>(kColdBytes / bytes + 0.999), 1, 64); };
     std::vector<at::Tensor> weights, biases;
+    std::vector<std::unique_ptr<nn::Linear>> linears;  // capbench's layer over the same tensors
     for (int c = 0; c < copies_for(fp32_bytes); ++c) {
       weights.push_back(at::randn({layer.out, layer.in}) * 0.02);
       biases.push_back(at::randn({layer.out}) * 0.02);
+      linears.push_back(std::make_unique<nn::Linear>(weights.back(), biases.back()));
+      linears.back()->prepare();
     }
     std::vector<std::vector<nn::PackedLinear>> packed(kMethods.size());
     for (size_t m = 0; m < kMethods.size(); ++m) {
@@ -170,7 +174,7 @@ void run(const std::vector<std::string>& models, const std::vector<int64_t>& row
         std::function<void(int)> call;
         double bytes = fp32_bytes;
         if (m == 0) call = [&](int c) { at::linear(x, weights[c], biases[c]); };
-        if (m == 1) call = [&](int c) { nn::linear(x, weights[c], biases[c]); };
+        if (m == 1) call = [&](int c) { linears[c]->forward(x); };
         if (kMethods[m].packed) {
           const bool bf16 = kMethods[m].compute == nn::PackedCompute::bf16;
           call = [&, m, bf16](int c) { packed[m][c].forward(bf16 ? x_bf16 : x); };
