@@ -1,6 +1,8 @@
 #include <atomic>
 #include <csignal>
+#include <ctime>
 #include <filesystem>
+#include <fmt/chrono.h>
 #include <iostream>
 #include <tuple>
 
@@ -12,6 +14,7 @@
 #include "app/results_store.h"
 #include "app/runner/components.h"
 #include "app/runner/runner.h"
+#include "app/version.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/plugin_loader.h"
@@ -63,6 +66,10 @@ int run_run(const std::vector<std::string>& args) {
 
   fs::create_directories(experiment.output.dir);
   ResultsStore store(experiment.output.dir / "results.sqlite");
+  // For the report's header: who wrote the results, when, and what "auto" meant here.
+  store.set_meta("capbench_version", version());
+  store.set_meta("run_date", fmt::format("{:%Y-%m-%d %H:%M} UTC", fmt::gmtime(std::time(nullptr))));
+  store.set_meta("auto_device", resolve_device("auto"));
   if (experiment.scorer.enabled) store.set_meta("scorer_checkpoint", fs::absolute(experiment.scorer.component.checkpoint).string());
 
   std::vector<const RunSpec*> selected = select_runs(experiment, runner.run_ids);
