@@ -9,6 +9,7 @@
 #include "app/cli/command.h"
 #include "app/cli/experiment_cli.h"
 #include "app/cli/submission_files.h"
+#include "app/leaderboard/reference_scores.h"
 #include "app/progress.h"
 #include "app/results_store.h"
 #include "app/runner/components.h"
@@ -99,6 +100,9 @@ int run_run(const std::vector<std::string>& args) {
   std::cerr << "capbench run: " << report.runs_complete << "/" << report.runs_total << " runs complete, "
             << report.predictions_made << " captions made in " << report.seconds << " s; results in "
             << store.file().string() << "\n";
+  // The leaderboard's reference rows: where the ground truth and "a photo" land with this scorer.
+  if (experiment.scorer.enabled && experiment.scorer.needs_embedder())
+    update_reference_scores(store, *embedder, fs::absolute(experiment.scorer.component.checkpoint).string());
   if (experiment.output.submission) {
     if (!embedder) throw Error(experiment.file.string() + ": output.submission needs a [scorer] with a checkpoint");
     for (const fs::path& written : write_run_submissions(store, *embedder, experiment.output.dir))
