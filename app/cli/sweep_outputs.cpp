@@ -1,0 +1,61 @@
+#include "app/cli/sweep_outputs.h"
+
+#include <iostream>
+
+#include "app/cli/command.h"
+#include "app/cli/submission_files.h"
+#include "app/distributed/shards.h"
+#include "app/leaderboard/ranking.h"
+#include "core/error.h"
+#include "core/log.h"
+
+namespace capbench::cli {
+
+namespace fs = std::filesystem;
+
+void write_sweep_outputs(const std::string& command, const Experiment& experiment, const ResultsStore& store,
+                         SentenceEmbedder* embedder) {
+  if (experiment.output.submission) {
+    if (!embedder) throw Error(experiment.file.string() + ": output.submission needs a [scorer] with a checkpoint");
+    for (const fs::path& written : write_run_submissions(store, *embedder, experiment.output.dir))
+      std::cerr << "capbench " << command << ": wrote " << written.string() << "\n";
+  }
+  // REPORT CALL SITE: the HTML report of `capbench report` (app/report) is
+  // written here, with one call, once it exists, so that a single process, the
+  // merge of a distributed run and `capbench merge EXPERIMENT.toml` all write it.
+}
+
+int finish_sharded_sweep(const std::string& command, const Experiment& experiment, const Dataset& dataset,
+                         const std::shared_ptr<SentenceEmbedder>& embedder, const Scoring* scoring,
+                         int64_t captions_made, double seconds) {
+  const fs::path dir = experiment.output.dir;
+  if (distributed::find_shard_databases(dir).empty())
+    throw Error((dir / "shards").string() + ": no shard databases to merge (capbench run writes them under an MPI "
+                                            "launcher, in a SLURM job array or with --shard auto)");
+  ResultsStore store(dir / "results.sqlite");
+  std::vector<StoredImage> images;
+  for (const DatasetItem& item : dataset.items) images.push_back({item.id, item.image.string(), item.references});
+  distributed::ShardMerge merge = distributed::merge_shards(store, dir, images, scoring);
+
+  std::string shards;
+  for (const distributed::Shard& s : merge.merged) shards += (shards.empty() ? "" : ", ") + distributed::shard_text(s);
+  std::cerr << "capbench " << command << ": merged " << merge.merged.size() << " shard databases (" << shards
+            << ") in " << merge.seconds << " s\n";
+  if (!merge.missing.empty()) {
+    std::string missing;
+    for (const distributed::Shard& s : merge.missing) missing += (missing.empty() ? "" : ", ") + distributed::shard_text(s);
+    log::warn("no database for shard {} yet: its images have no captions (run it, then merge again)", missing);
+  }
+  Ranking ranking = rank_runs(store);
+  int64_t complete = 0;
+  for (const RankedRun& run : ranking.runs) complete += run.complete() ? 1 : 0;
+  std::cerr << "capbench " << command << ": " << complete << "/" << ranking.runs.size() << " runs complete";
+  if (captions_made >= 0) std::cerr << ", " << captions_made << " captions made in " << seconds << " s";
+  std::cerr << "; results in " << store.file().string() << "\n\n";
+  int status = cli::command("leaderboard").run({dir.string()});
+  if (status != 0) return status;
+  write_sweep_outputs(command, experiment, store, embedder.get());
+  return 0;
+}
+
+}  // namespace capbench::cli
