@@ -214,26 +214,29 @@ int run_run(const std::vector<std::string>& args) {
   const std::string shard_flag = vm.count("shard") ? vm["shard"].as<std::string>() : "";
   std::unique_ptr<distributed::MpiWorld> world;
   if (distributed::started_by_mpi_launcher(env)) {
-    if (!shard_flag.empty() && shard_flag != "auto")
-      throw UsageError("--shard " + shard_flag + " under mpirun/srun: each rank takes its own shard (rank+1 of the ranks)");
-    if (env("SLURM_ARRAY_TASK_ID"))
-      throw UsageError("started by an MPI launcher inside a SLURM job array: split the work one way, ranks or array "
-                       "tasks, not both");
     world = distributed::MpiWorld::join();
     const int64_t srun = distributed::srun_tasks(env);
     if (srun > 1 && srun != world->size())
       throw Error("srun started " + std::to_string(srun) + " tasks but MPI sees " + std::to_string(world->size()) +
                   ": srun could not hand the ranks to MPI; use srun --mpi=pmix (srun --mpi=list shows what the "
                   "cluster offers), or mpirun inside the allocation");
-    if (world->size() > 1) return run_rank(vm, *world);
+    if (world->size() > 1) {
+      if (!shard_flag.empty() && shard_flag != "auto")
+        throw UsageError("--shard " + shard_flag + " under mpirun/srun: each rank takes its own shard (rank+1 of the ranks)");
+      if (env("SLURM_ARRAY_TASK_ID"))
+        throw UsageError("several MPI ranks inside a SLURM job array: split the work one way, ranks or array tasks, "
+                         "not both");
+      return run_rank(vm, *world);
+    }
+    // A world of one (srun -n 1, mpirun -np 1) runs as a plain process.
   }
-  if (shard_flag == "auto" || (shard_flag.empty() && !world)) {
+  if (shard_flag.empty() || shard_flag == "auto") {
     if (auto array = distributed::slurm_array_shard(env)) return run_process(vm, *array, true);
-    if (shard_flag == "auto" && !world)
+    if (shard_flag == "auto")
       throw UsageError("--shard auto takes the shard of a SLURM job-array task, but SLURM_ARRAY_TASK_ID is not set");
   }
   distributed::Shard shard;
-  if (!shard_flag.empty() && shard_flag != "auto") std::tie(shard.index, shard.count) = parse_shard(shard_flag);
+  if (!shard_flag.empty()) std::tie(shard.index, shard.count) = parse_shard(shard_flag);
   return run_process(vm, shard, false);
 }
 
