@@ -24,6 +24,11 @@ CREATE TABLE IF NOT EXISTS run_metrics(run TEXT NOT NULL, metric TEXT NOT NULL, 
 CREATE TABLE IF NOT EXISTS skipped(place TEXT NOT NULL, message TEXT NOT NULL, PRIMARY KEY(place, message));
 )";
 
+// meta key "schema_version": the layout above. A database without it is of
+// this layout (it predates the key) and gets it; a newer one is refused,
+// because this program may misread it.
+constexpr int kSchemaVersion = 1;
+
 // One prepared statement; binds by position, finalizes itself.
 class Statement {
  public:
@@ -80,6 +85,14 @@ ResultsStore::ResultsStore(const std::filesystem::path& file) : file_(file) {
   // WAL with synchronous=NORMAL: a killed process never loses a committed batch.
   exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
   exec(kSchema);
+  exec("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '" + std::to_string(kSchemaVersion) + "')");
+  const std::string stored = meta("schema_version").value_or("");
+  if (stored.empty() || stored.size() > 9 || stored.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(stored) > kSchemaVersion) {
+    sqlite3_close(db_);
+    throw Error(file.string() + ": results database of schema version " + stored + ", newer than this capbench reads (" +
+                std::to_string(kSchemaVersion) + "): use a newer capbench");
+  }
 }
 
 ResultsStore::~ResultsStore() { sqlite3_close(db_); }

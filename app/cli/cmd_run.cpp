@@ -1,6 +1,8 @@
 #include <atomic>
 #include <csignal>
+#include <ctime>
 #include <filesystem>
+#include <fmt/chrono.h>
 #include <iostream>
 #include <tuple>
 
@@ -16,6 +18,7 @@
 #include "app/results_store.h"
 #include "app/runner/components.h"
 #include "app/runner/runner.h"
+#include "app/version.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/plugin_loader.h"
@@ -72,6 +75,10 @@ void load_components(Sweep& sweep, const po::variables_map& vm, bool warn_about_
 std::unique_ptr<ResultsStore> open_store(const Sweep& sweep, const fs::path& database) {
   fs::create_directories(database.parent_path());
   auto store = std::make_unique<ResultsStore>(database);
+  // For the report's header: who wrote the results, when, and what "auto" meant here.
+  store->set_meta("capbench_version", version());
+  store->set_meta("run_date", fmt::format("{:%Y-%m-%d %H:%M} UTC", fmt::gmtime(std::time(nullptr))));
+  store->set_meta("auto_device", resolve_device("auto"));
   if (sweep.experiment.scorer.enabled)
     store->set_meta("scorer_checkpoint", fs::absolute(sweep.experiment.scorer.component.checkpoint).string());
   return store;

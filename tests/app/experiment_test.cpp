@@ -11,6 +11,7 @@
 #include "core/settings.h"
 #include "datasets/dataset.h"
 #include "metrics/metrics.h"
+#include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 using capbench::Experiment;
@@ -18,13 +19,11 @@ using capbench::load_experiment;
 
 namespace {
 
-// A scratch folder per test case, under the build tree.
+// A scratch folder per test case.
 struct Scratch {
-  fs::path dir;
-  explicit Scratch(const std::string& name) : dir(fs::path(CAPBENCH_BINARY_DIR) / "test-scratch" / "experiment" / name) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
+  capbench::testing::TempDir temp;
+  fs::path dir = temp.path();
+  explicit Scratch(const std::string& /*name*/) {}
   fs::path write(const std::string& name, const std::string& text) const {
     fs::path p = dir / name;
     fs::create_directories(p.parent_path());
@@ -208,7 +207,7 @@ TEST_CASE("mistakes are reported with file:line:column and the dotted key") {
 }
 
 TEST_CASE("every shipped experiment loads, and its dataset settings are accepted") {
-  const fs::path source(CAPBENCH_SOURCE_DIR);
+  const fs::path source = capbench::testing::source_dir();
   int checked = 0;
   for (const auto& entry : fs::directory_iterator(source / "experiments")) {
     if (entry.path().extension() != ".toml") continue;

@@ -4,6 +4,7 @@
 
 #include "app/results_store.h"
 #include "core/error.h"
+#include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 using namespace capbench;
@@ -11,8 +12,8 @@ using namespace capbench;
 namespace {
 
 fs::path fresh(const std::string& name) {
-  fs::path dir = fs::path(CAPBENCH_BINARY_DIR) / "test-scratch" / "results_store";
-  fs::create_directories(dir);
+  static const capbench::testing::TempDir scratch;
+  const fs::path& dir = scratch.path();
   fs::path file = dir / name;
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(file.string() + suffix);
   return file;
@@ -108,6 +109,21 @@ TEST_CASE("merging two databases unions their rows") {
     ResultsStore other(fresh("other.sqlite"));
     other.put_run({"r1", 0, "base", "", "{\"different\":1}", "{}"});
   }
-  CHECK_THROWS_AS(m.merge_from(fs::path(CAPBENCH_BINARY_DIR) / "test-scratch" / "results_store" / "other.sqlite"), Error);
+  CHECK_THROWS_AS(m.merge_from(fresh("other.sqlite")), Error);
   CHECK_THROWS_AS(m.merge_from(fresh("missing.sqlite")), Error);
+}
+
+TEST_CASE("a database records its schema version; a newer one is refused with the file named") {
+  fs::path file = fresh("schema.sqlite");
+  {
+    ResultsStore store(file);
+    CHECK(store.meta("schema_version") == std::optional<std::string>("1"));
+    store.set_meta("schema_version", "2");
+  }
+  try {
+    ResultsStore newer(file);
+    FAIL("a newer schema opened");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find(file.string() + ": results database of schema version 2") == 0);
+  }
 }

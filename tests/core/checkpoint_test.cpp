@@ -22,7 +22,7 @@ namespace {
 // Runs `capbench ARGS`, returning its exit status and stdout (stderr joins stdout).
 std::pair<int, std::string> run_capbench(const std::string& args) {
   const char* bin = std::getenv("CAPBENCH_BIN");
-  std::string binary = bin ? bin : std::string(CAPBENCH_BINARY_DIR) + "/capbench";
+  std::string binary = bin ? bin : (capbench::testing::binary_dir() / "capbench").string();
   REQUIRE_MESSAGE(fs::exists(binary), "build the capbench target first: " << binary);
   FILE* pipe = ::popen(("'" + binary + "' " + args + " 2>&1").c_str(), "r");
   REQUIRE(pipe != nullptr);
