@@ -6,12 +6,20 @@
 #include "app/cli/submission_files.h"
 #include "app/distributed/shards.h"
 #include "app/leaderboard/ranking.h"
+#include "app/report/write_report.h"
 #include "core/error.h"
 #include "core/log.h"
 
 namespace capbench::cli {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// Images in the gallery of the report a sweep ends with (capbench report has no cap).
+constexpr int64_t kReportImages = 1000;
+
+}  // namespace
 
 void write_sweep_outputs(const std::string& command, const Experiment& experiment, const ResultsStore& store,
                          SentenceEmbedder* embedder) {
@@ -20,9 +28,23 @@ void write_sweep_outputs(const std::string& command, const Experiment& experimen
     for (const fs::path& written : write_run_submissions(store, *embedder, experiment.output.dir))
       std::cerr << "capbench " << command << ": wrote " << written.string() << "\n";
   }
-  // REPORT CALL SITE: the HTML report of `capbench report` (app/report) is
-  // written here, with one call, once it exists, so that a single process, the
-  // merge of a distributed run and `capbench merge EXPERIMENT.toml` all write it.
+  // The report of `capbench report`, written here for every way a sweep ends (one
+  // process, rank 0 after the merge, capbench merge EXPERIMENT.toml). The gallery
+  // is capped so that a Kaggle-sized sweep gets a page of tens of MiB, not hundreds.
+  report::ReportOptions options;
+  options.max_images = kReportImages;
+  try {
+    const report::ReportWritten written = report::write_report(store, experiment.output.dir / "report.html", options);
+    std::cerr << "capbench " << command << ": wrote " << written.file.string()
+              << (written.images < store.images().size()
+                      ? " (" + std::to_string(written.images) + " images; capbench report " +
+                            experiment.output.dir.string() + " for all of them)"
+                      : std::string())
+              << "\n";
+  } catch (const Error& e) {
+    // The results are saved; a page that cannot be written does not undo them.
+    log::warn("report not written: {}", e.what());
+  }
 }
 
 int finish_sharded_sweep(const std::string& command, const Experiment& experiment, const Dataset& dataset,

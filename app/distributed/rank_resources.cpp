@@ -23,7 +23,7 @@ int64_t claim_rank_threads(int64_t local_ranks) {
   int64_t machine = std::max<int64_t>(1, std::thread::hardware_concurrency());
   int64_t mine = sched_getaffinity(0, sizeof allowed, &allowed) == 0 ? CPU_COUNT(&allowed) : machine;
   int64_t threads = rank_threads(local_ranks, mine, machine);
-  // The plugins take every core unless OMP_NUM_THREADS names a number (nn::use_all_cores).
+  // The plugins take every core unless OMP_NUM_THREADS names a number (nn::place).
   setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
   at::set_num_threads(static_cast<int>(threads));
   return threads;
