@@ -177,9 +177,10 @@ int run_rank(const po::variables_map& vm, distributed::MpiWorld& world) {
                                  captions_to_make(sweep, *store)};
   };
   work.announce = [&](const distributed::JobPlan& plan) {
-    std::cerr << "capbench run: " << sweep.experiment.name << ": " << plan.runs << " runs x " << plan.images
-              << " images in " << plan.ranks << " shards, " << plan.todo << " captions to make ("
-              << plan.images * plan.runs - plan.todo << " already saved)\n";
+    std::cerr << ("capbench run: " + sweep.experiment.name + ": " + std::to_string(plan.runs) + " runs x " +
+                  std::to_string(plan.images) + " images in " + std::to_string(plan.ranks) + " shards, " +
+                  std::to_string(plan.todo) + " captions to make (" +
+                  std::to_string(plan.images * plan.runs - plan.todo) + " already saved)\n");
   };
   work.run = [&](Progress& progress) {
     RunnerReport report;

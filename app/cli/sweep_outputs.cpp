@@ -1,5 +1,7 @@
 #include "app/cli/sweep_outputs.h"
 
+#include <fmt/format.h>
+
 #include <iostream>
 
 #include "app/cli/command.h"
@@ -19,6 +21,12 @@ namespace {
 // Images in the gallery of the report a sweep ends with (capbench report has no cap).
 constexpr int64_t kReportImages = 1000;
 
+// "capbench COMMAND: TEXT" in one write: under mpirun the lines of every rank,
+// and rank 0's stdout, meet in one terminal.
+void say(const std::string& command, const std::string& text) {
+  std::cerr << ("capbench " + command + ": " + text + "\n") << std::flush;
+}
+
 }  // namespace
 
 void write_sweep_outputs(const std::string& command, const Experiment& experiment, const ResultsStore& store,
@@ -26,7 +34,7 @@ void write_sweep_outputs(const std::string& command, const Experiment& experimen
   if (experiment.output.submission) {
     if (!embedder) throw Error(experiment.file.string() + ": output.submission needs a [scorer] with a checkpoint");
     for (const fs::path& written : write_run_submissions(store, *embedder, experiment.output.dir))
-      std::cerr << "capbench " << command << ": wrote " << written.string() << "\n";
+      say(command, "wrote " + written.string());
   }
   // The report of `capbench report`, written here for every way a sweep ends (one
   // process, rank 0 after the merge, capbench merge EXPERIMENT.toml). The gallery
@@ -35,12 +43,11 @@ void write_sweep_outputs(const std::string& command, const Experiment& experimen
   options.max_images = kReportImages;
   try {
     const report::ReportWritten written = report::write_report(store, experiment.output.dir / "report.html", options);
-    std::cerr << "capbench " << command << ": wrote " << written.file.string()
-              << (written.images < store.images().size()
-                      ? " (" + std::to_string(written.images) + " images; capbench report " +
-                            experiment.output.dir.string() + " for all of them)"
-                      : std::string())
-              << "\n";
+    say(command, "wrote " + written.file.string() +
+                     (written.images < store.images().size()
+                          ? " (" + std::to_string(written.images) + " images; capbench report " +
+                                experiment.output.dir.string() + " for all of them)"
+                          : std::string()));
   } catch (const Error& e) {
     // The results are saved; a page that cannot be written does not undo them.
     log::warn("report not written: {}", e.what());
@@ -61,8 +68,7 @@ int finish_sharded_sweep(const std::string& command, const Experiment& experimen
 
   std::string shards;
   for (const distributed::Shard& s : merge.merged) shards += (shards.empty() ? "" : ", ") + distributed::shard_text(s);
-  std::cerr << "capbench " << command << ": merged " << merge.merged.size() << " shard databases (" << shards
-            << ") in " << merge.seconds << " s\n";
+  say(command, fmt::format("merged {} shard databases ({}) in {:.3f} s", merge.merged.size(), shards, merge.seconds));
   if (!merge.missing.empty()) {
     std::string missing;
     for (const distributed::Shard& s : merge.missing) missing += (missing.empty() ? "" : ", ") + distributed::shard_text(s);
@@ -71,10 +77,11 @@ int finish_sharded_sweep(const std::string& command, const Experiment& experimen
   Ranking ranking = rank_runs(store);
   int64_t complete = 0;
   for (const RankedRun& run : ranking.runs) complete += run.complete() ? 1 : 0;
-  std::cerr << "capbench " << command << ": " << complete << "/" << ranking.runs.size() << " runs complete";
-  if (captions_made >= 0) std::cerr << ", " << captions_made << " captions made in " << seconds << " s";
-  std::cerr << "; results in " << store.file().string() << "\n\n";
+  say(command, fmt::format("{}/{} runs complete{}; results in {}\n", complete, ranking.runs.size(),
+                           captions_made >= 0 ? fmt::format(", {} captions made in {:.2f} s", captions_made, seconds) : "",
+                           store.file().string()));
   int status = cli::command("leaderboard").run({dir.string()});
+  std::cout << std::flush;
   if (status != 0) return status;
   write_sweep_outputs(command, experiment, store, embedder.get());
   return 0;

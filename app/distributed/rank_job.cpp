@@ -233,8 +233,7 @@ void report_failures(std::ostream& err, const std::vector<RankState>& ranks) {
     const std::vector<size_t>& which = by_message[message];
     std::string names = which.size() == 1 ? "rank " : "ranks ";
     for (size_t i = 0; i < which.size(); ++i) names += (i ? ", " : "") + std::to_string(which[i]);
-    err << "capbench run: " << names << of << (message == "interrupted" ? " interrupted" : " failed: " + message)
-        << "\n";
+    err << ("capbench run: " + names + of + (message == "interrupted" ? " interrupted" : " failed: " + message) + "\n");
   }
 }
 
@@ -291,7 +290,7 @@ int run_rank_zero(Transport& transport, const RankWork& work, const JobOptions& 
       status = work.finish({job.work_done(), std::chrono::duration<double>(Clock::now() - start).count()});
     } catch (...) {
       Failure failure = describe(std::current_exception());
-      err << "capbench run: " << failure.message << std::endl;
+      err << ("capbench run: " + failure.message + "\n") << std::flush;
       status = failure.status;
     }
   }
