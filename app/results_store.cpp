@@ -25,6 +25,11 @@ CREATE TABLE IF NOT EXISTS skipped(place TEXT NOT NULL, message TEXT NOT NULL, i
   PRIMARY KEY(place, message));
 )";
 
+// meta key "schema_version": the layout above. An older database (version 1,
+// or one that predates the key) is brought up to it when opened; a newer one
+// is refused, because this program may misread it.
+constexpr int kSchemaVersion = 2;  // 2: skipped.image and skipped.stamp
+
 // What went wrong, in words a user can act on; SQLite's own text in parentheses.
 std::string failure(sqlite3* db, const std::string& file, const char* what) {
   const std::string sqlite = sqlite3_errmsg(db);
@@ -103,6 +108,12 @@ ResultsStore::ResultsStore(const std::filesystem::path& file) : file_(file) {
     // WAL with synchronous=NORMAL: a killed process never loses a committed batch.
     exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
     exec(kSchema);
+    exec("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '" + std::to_string(kSchemaVersion) + "')");
+    const std::string stored = meta("schema_version").value_or("");
+    if (stored.empty() || stored.size() > 9 || stored.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(stored) > kSchemaVersion)
+      throw Error(file.string() + ": results database of schema version " + stored + ", newer than this capbench reads (" +
+                  std::to_string(kSchemaVersion) + "): use a newer capbench");
     upgrade_schema();
   } catch (...) {
     sqlite3_close(db_);
@@ -110,12 +121,13 @@ ResultsStore::ResultsStore(const std::filesystem::path& file) : file_(file) {
   }
 }
 
-// Databases written before images could be skipped lack skipped.image / .stamp.
+// Version 1 databases (written before images could be skipped) lack skipped.image / .stamp.
 void ResultsStore::upgrade_schema() {
   bool has_image = false;
   Statement columns(db_, "PRAGMA table_info(skipped)", file_.string());
   while (columns.step()) has_image = has_image || columns.text(1) == "image";
   if (!has_image) exec("ALTER TABLE skipped ADD COLUMN image TEXT; ALTER TABLE skipped ADD COLUMN stamp TEXT;");
+  if (meta("schema_version") != std::to_string(kSchemaVersion)) set_meta("schema_version", std::to_string(kSchemaVersion));
 }
 
 ResultsStore::~ResultsStore() { sqlite3_close(db_); }

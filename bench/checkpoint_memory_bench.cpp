@@ -1,11 +1,16 @@
 // Peak memory of loading a checkpoint: writes a ~1.5 GB random fp32 checkpoint
-// (an OPT-350m-sized decoder in three shards with an index), then loads it in a
-// fresh process per target dtype into a module tree with load_module, touches
-// every weight, and prints the peak resident set divided by the bytes of the
-// loaded weights. One copy of the weights is 1.0; the process's own code and
-// libraries come on top (shown separately as "baseline").
+// (an OPT-350m-sized decoder) in each format, then loads it in a fresh process
+// per target dtype into a module tree with load_module, touches every weight,
+// and prints the peak resident set divided by the bytes of the loaded weights.
+// One copy of the weights is 1.0; the process's own code and libraries come on
+// top (shown separately as "baseline"). Formats, one after the other (each
+// written, measured and deleted before the next):
+//   safetensors  three shards + model.safetensors.index.json
+//   bin          three torch.save shards + pytorch_model.bin.index.json (as transformers writes them)
+//   pth          one torch.save file {"model": state dict}, read as `weights` beside the folder (as LAVIS saves)
 //
-//   checkpoint_memory_bench [--layers N]   (default 26 layers: 381 M parameters, 1.52 GB)
+//   checkpoint_memory_bench [--layers N] [--format safetensors|bin|pth|all]
+//   (default 26 layers: 381 M parameters, 1.52 GB; all formats)
 #include <signal.h>
 #include <sys/wait.h>
 #include <torch/torch.h>
@@ -22,6 +27,7 @@
 #include "core/dtype.h"
 #include "core/module_loading.h"
 #include "core/safetensors.h"
+#include "core/torch_pickle/torch_writer.h"
 
 namespace fs = std::filesystem;
 
@@ -102,37 +108,54 @@ struct FolderGuard {
   ~FolderGuard() { remove_folder(); }
 };
 
-void plan_files() {
-  for (int i = 1; i <= kShards; ++i) {
-    char name[64];
-    std::snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", i, kShards);
-    g_files.push_back(std::string(g_folder) + "/" + name);
-    g_files.push_back(g_files.back() + ".tmp" + std::to_string(::getpid()));  // the writer's temporary
+constexpr const char* kPthFile = "model.pth";
+
+// Every file the format's writer may leave in the folder, known before writing
+// so that a signal can remove them.
+void plan_files(const std::string& format) {
+  g_files.clear();
+  g_file_names.clear();
+  if (format == "pth") {
+    g_files.push_back(std::string(g_folder) + "/" + kPthFile);
+  } else {
+    const bool bin = format == "bin";
+    for (int i = 1; i <= kShards; ++i) {
+      char name[64];
+      std::snprintf(name, sizeof name, bin ? "pytorch_model-%05d-of-%05d.bin" : "model-%05d-of-%05d.safetensors", i, kShards);
+      g_files.push_back(std::string(g_folder) + "/" + name);
+      g_files.push_back(g_files.back() + ".tmp" + std::to_string(::getpid()));  // the safetensors writer's temporary
+    }
+    g_files.push_back(std::string(g_folder) + (bin ? "/pytorch_model.bin.index.json" : "/model.safetensors.index.json"));
   }
-  g_files.push_back(std::string(g_folder) + "/model.safetensors.index.json");
   for (const auto& file : g_files) g_file_names.push_back(file.c_str());
 }
 
-// Writes the checkpoint shard by shard, so the writer holds a third of it at a time.
-uint64_t write_checkpoint(int layers) {
+// Writes the checkpoint shard by shard, so the writer holds a third of it at a
+// time (the single .pth file: all of it).
+uint64_t write_checkpoint(int layers, const std::string& format) {
   Decoder shape_source(layers);
   std::vector<std::pair<std::string, at::Tensor>> all;
   for (const auto& item : shape_source->named_parameters()) all.emplace_back("model.decoder." + item.key(), item.value());
   nlohmann::json index = {{"metadata", nlohmann::json::object()}, {"weight_map", nlohmann::json::object()}};
   uint64_t bytes = 0;
   torch::manual_seed(0);
-  size_t per_shard = (all.size() + kShards - 1) / kShards;
-  for (int shard = 0; shard < kShards; ++shard) {
+  const int shards = format == "pth" ? 1 : kShards;
+  size_t per_shard = (all.size() + shards - 1) / shards;
+  for (int shard = 0; shard < shards; ++shard) {
     std::vector<std::pair<std::string, at::Tensor>> tensors;
+    const std::string file = format == "pth" ? g_files[0] : g_files[2 * shard];
     for (size_t i = shard * per_shard; i < std::min(all.size(), (shard + 1) * per_shard); ++i) {
       tensors.emplace_back(all[i].first, torch::randn(all[i].second.sizes()) * 0.02);
       bytes += tensors.back().second.numel() * 4;
-      index["weight_map"][all[i].first] = fs::path(g_files[2 * shard]).filename().string();
+      index["weight_map"][all[i].first] = fs::path(file).filename().string();
     }
-    capbench::write_safetensors(g_files[2 * shard], tensors, {{"format", "pt"}});
+    if (format == "safetensors")
+      capbench::write_safetensors(file, tensors, {{"format", "pt"}});
+    else
+      capbench::write_torch_state_dict(file, tensors, format == "pth" ? "model" : "");
   }
   index["metadata"]["total_size"] = bytes;
-  std::ofstream(g_files.back()) << index.dump(2);
+  if (format != "pth") std::ofstream(g_files.back()) << index.dump(2);
   return bytes;
 }
 
@@ -144,13 +167,14 @@ uint64_t status_kb(const char* key) {
 }
 
 // The measured process: build, load, touch, report one line.
-int measure(const std::string& folder, const std::string& dtype_name, int layers) {
+int measure(const std::string& folder, const std::string& format, const std::string& dtype_name, int layers) {
   c10::InferenceMode inference;
   at::ScalarType dtype = capbench::parse_dtype(dtype_name);
   Decoder decoder(layers);
   uint64_t baseline_kb = status_kb("VmRSS:");
   auto start = std::chrono::steady_clock::now();
-  capbench::Checkpoint checkpoint = capbench::Checkpoint::open(folder);
+  capbench::Checkpoint checkpoint = format == "pth" ? capbench::Checkpoint::open(folder, fs::path(folder) / kPthFile)
+                                                    : capbench::Checkpoint::open(folder);
   capbench::LoadOptions options;
   options.dtype = dtype;
   capbench::load_module(*decoder, checkpoint, "model.decoder.", options);
@@ -165,19 +189,19 @@ int measure(const std::string& folder, const std::string& dtype_name, int layers
   uint64_t peak_kb = status_kb("VmHWM:");
   double ratio = peak_kb * 1024.0 / weight_bytes;
   double above_baseline = (peak_kb - baseline_kb) * 1024.0 / weight_bytes;
-  std::printf("%-5s weights %7.1f MB  peak RSS %7.1f MB  baseline %5.1f MB  peak/weights %.3f  "
+  std::printf("%-11s %-5s weights %7.1f MB  peak RSS %7.1f MB  baseline %5.1f MB  peak/weights %.3f  "
               "(peak-baseline)/weights %.3f  load %.2f s  checksum %.3f\n",
-              dtype_name.c_str(), weight_bytes / 1e6, peak_kb * 1024 / 1e6, baseline_kb * 1024 / 1e6, ratio,
+              format.c_str(), dtype_name.c_str(), weight_bytes / 1e6, peak_kb * 1024 / 1e6, baseline_kb * 1024 / 1e6, ratio,
               above_baseline, load_s, checksum);
   return 0;
 }
 
-int spawn_measure(const char* self, const std::string& dtype, int layers) {
+int spawn_measure(const char* self, const std::string& format, const std::string& dtype, int layers) {
   std::cout.flush();
   pid_t pid = ::fork();
   if (pid == 0) {
     std::string layer_text = std::to_string(layers);
-    ::execl(self, self, "--measure", g_folder, dtype.c_str(), layer_text.c_str(), static_cast<char*>(nullptr));
+    ::execl(self, self, "--measure", g_folder, format.c_str(), dtype.c_str(), layer_text.c_str(), static_cast<char*>(nullptr));
     std::perror("exec");
     ::_exit(127);
   }
@@ -190,26 +214,44 @@ int spawn_measure(const char* self, const std::string& dtype, int layers) {
 
 int main(int argc, char** argv) {
   try {
-    if (argc == 5 && std::string(argv[1]) == "--measure") return measure(argv[2], argv[3], std::atoi(argv[4]));
+    if (argc == 6 && std::string(argv[1]) == "--measure") return measure(argv[2], argv[3], argv[4], std::atoi(argv[5]));
     int layers = 26;
-    if (argc == 3 && std::string(argv[1]) == "--layers") layers = std::atoi(argv[2]);
-    else if (argc != 1) {
-      std::cerr << "usage: checkpoint_memory_bench [--layers N]\n";
-      return 2;
+    std::string format = "all";
+    for (int i = 1; i < argc; i += 2) {
+      const std::string flag = argv[i];
+      if (i + 1 < argc && flag == "--layers") {
+        layers = std::atoi(argv[i + 1]);
+      } else if (i + 1 < argc && flag == "--format") {
+        format = argv[i + 1];
+      } else {
+        std::cerr << "usage: checkpoint_memory_bench [--layers N] [--format safetensors|bin|pth|all]\n";
+        return 2;
+      }
     }
+    const std::vector<std::string> formats =
+        format == "all" ? std::vector<std::string>{"safetensors", "bin", "pth"} : std::vector<std::string>{format};
+    for (const auto& f : formats)
+      if (f != "safetensors" && f != "bin" && f != "pth") {
+        std::cerr << "checkpoint_memory_bench: unknown format '" << f << "' (safetensors, bin, pth or all)\n";
+        return 2;
+      }
     std::string pattern = (fs::temp_directory_path() / "capbench-memory-bench-XXXXXX").string();
     if (!::mkdtemp(pattern.data())) throw std::runtime_error("cannot create a temporary folder");
     std::strncpy(g_folder, pattern.c_str(), sizeof g_folder - 1);
     FolderGuard guard;
-    plan_files();
     for (int signal : {SIGINT, SIGTERM, SIGHUP}) ::signal(signal, on_signal);
 
-    auto start = std::chrono::steady_clock::now();
-    uint64_t bytes = write_checkpoint(layers);
-    std::printf("wrote %.2f GB of fp32 weights (%d layers, 3 shards) in %.1f s to %s\n", bytes / 1e9, layers,
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), g_folder);
     int failures = 0;
-    for (const char* dtype : {"fp32", "bf16"}) failures += spawn_measure("/proc/self/exe", dtype, layers) != 0;
+    for (const auto& f : formats) {
+      plan_files(f);
+      auto start = std::chrono::steady_clock::now();
+      uint64_t bytes = write_checkpoint(layers, f);
+      std::printf("wrote %.2f GB of fp32 weights (%d layers, %s) in %.1f s to %s\n", bytes / 1e9, layers,
+                  f == "pth" ? "one .pth file" : ("3 " + f + " shards").c_str(),
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), g_folder);
+      for (const char* dtype : {"fp32", "bf16"}) failures += spawn_measure("/proc/self/exe", f, dtype, layers) != 0;
+      for (const char* file : g_file_names) ::unlink(file);
+    }
     return failures ? 1 : 0;
   } catch (const std::exception& e) {
     std::cerr << "checkpoint_memory_bench: " << e.what() << "\n";

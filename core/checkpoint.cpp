@@ -3,12 +3,16 @@
 #include <ATen/Functions.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <unordered_map>
 
+#include "core/blip2_config.h"
 #include "core/error.h"
 #include "core/json_file.h"
+#include "core/lavis_names.h"
 #include "core/safetensors.h"
+#include "core/torch_pickle/torch_file.h"
 
 namespace capbench {
 
@@ -16,19 +20,35 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kSingleFile = "model.safetensors";
-constexpr const char* kIndexFile = "model.safetensors.index.json";
+// What a snapshot folder may hold, in order of preference: safetensors first.
+constexpr const char* kWeightFiles[] = {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                                        "pytorch_model.bin.index.json"};
 
-[[noreturn]] void refuse_pickle(const fs::path& where, const std::string& found) {
-  throw Error(where.string() + ": holds only " + found +
-              ", a pickled PyTorch checkpoint that capbench does not read (unpickling can run arbitrary code); "
-              "use the repository's model.safetensors if it has one, or convert in Python with "
-              "<ModelClass>.from_pretrained(DIR).save_pretrained(OUT, safe_serialization=True)");
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-bool is_pickle_name(const fs::path& file) {
+bool is_torch_name(const fs::path& file) {
   const std::string ext = file.extension().string();
   return ext == ".bin" || ext == ".pt" || ext == ".pth" || ext == ".ckpt" || ext == ".pkl";
+}
+
+// A torch.save file by its name, or else by its first bytes (a zip archive, or a
+// legacy pickle, which the torch reader refuses with advice); anything else is
+// read as safetensors, whose header (after an 8-byte length) opens with '{'.
+bool is_torch_file(const fs::path& file) {
+  if (file.extension() == ".safetensors") return false;
+  if (is_torch_name(file)) return true;
+  unsigned char head[9] = {};
+  std::ifstream(file, std::ios::binary).read(reinterpret_cast<char*>(head), sizeof head);
+  if (head[0] == 'P' && head[1] == 'K') return true;
+  return head[0] == 0x80 && head[1] >= 2 && head[1] <= 5 && head[8] != '{';
+}
+
+std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape) {
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (size_t i = shape.size(); i-- > 1;) strides[i - 1] = strides[i] * std::max<int64_t>(shape[i], 1);
+  return strides;
 }
 
 // A shard named by an index must stay inside the snapshot folder.
@@ -44,27 +64,44 @@ fs::path shard_path(const fs::path& index, const std::string& shard) {
 
 struct Checkpoint::Impl {
   struct Location {
-    size_t shard;
-    size_t index;  // in shards[shard].header().tensors
     TensorInfo info;
+    size_t file = 0;                      // index in `files`
+    std::shared_ptr<MappedFile> mapping;  // null for a tensor assembled when opening
+    uint64_t begin = 0, end = 0;          // bytes of the mapping its elements lie in
+    std::vector<int64_t> strides;         // in elements
+    at::Tensor made;                      // the tensor itself when it is not mapped
+  };
+  struct File {
+    fs::path path;
+    std::vector<std::pair<std::string, std::string>> metadata;
   };
 
   fs::path folder;
-  std::vector<SafetensorsFile> shards;  // in file name order
-  std::vector<std::string> order;       // tensor names: shards in order, file order within each
+  std::vector<File> files;          // in the order they were opened
+  std::vector<std::string> order;   // tensor names: files in order, file order within each
   std::unordered_map<std::string, Location> tensors;
 
-  void add_shard(SafetensorsFile file) {
-    size_t shard = shards.size();
-    const auto& entries = file.header().tensors;
-    for (size_t i = 0; i < entries.size(); ++i) {
-      const SafetensorsEntry& entry = entries[i];
-      auto [it, added] = tensors.try_emplace(entry.name, Location{shard, i, {entry.name, entry.dtype, entry.shape, file.path()}});
-      if (!added)
-        throw Error(file.path().string() + ": tensor '" + entry.name + "' is also in " + it->second.info.file.string());
-      order.push_back(entry.name);
+  void add(Location location) {
+    const std::string name = location.info.name;
+    auto [it, added] = tensors.try_emplace(name, std::move(location));
+    if (!added)
+      throw Error(files.back().path.string() + ": tensor '" + name + "' is also in " + it->second.info.file.string());
+    order.push_back(name);
+  }
+
+  void add_file(const fs::path& path) {
+    const size_t index = files.size();
+    if (is_torch_file(path)) {
+      TorchFile file = TorchFile::open(path);
+      files.push_back({path, {}});
+      for (const TorchTensorEntry& t : file.tensors())
+        add({{t.name, t.dtype, t.shape, path}, index, file.mapping(), t.begin, t.end, t.strides, {}});
+    } else {
+      SafetensorsFile file = SafetensorsFile::open(path);
+      files.push_back({path, file.header().metadata});
+      for (const SafetensorsEntry& e : file.header().tensors)
+        add({{e.name, e.dtype, e.shape, path}, index, file.mapping(), e.begin, e.end, contiguous_strides(e.shape), {}});
     }
-    shards.push_back(std::move(file));
   }
 
   void open_index(const fs::path& index) {
@@ -82,7 +119,7 @@ struct Checkpoint::Impl {
       if (!fs::is_regular_file(file))
         throw Error(index.string() + ": shard '" + shard + "' (holding '" + tensor + "') is missing from " +
                     index.parent_path().string());
-      add_shard(SafetensorsFile::open(file));
+      add_file(file);
     }
     for (const auto& [name, shard] : json["weight_map"].items()) {
       fs::path file = shard_path(index, shard.get<std::string>());
@@ -92,23 +129,57 @@ struct Checkpoint::Impl {
     }
   }
 
+  void open_file(const fs::path& file) {
+    if (ends_with(file.filename().string(), ".index.json"))
+      open_index(file);
+    else
+      add_file(file);
+  }
+
   void open_folder(const fs::path& dir) {
-    if (fs::is_regular_file(dir / kSingleFile)) return add_shard(SafetensorsFile::open(dir / kSingleFile));
-    if (fs::is_regular_file(dir / kIndexFile)) return open_index(dir / kIndexFile);
-    std::vector<std::string> safetensors, pickles;
+    for (const char* name : kWeightFiles)
+      if (fs::is_regular_file(dir / name)) return open_file(dir / name);
+    std::vector<std::string> found;
     for (const auto& item : fs::directory_iterator(dir)) {
-      if (!item.is_regular_file()) continue;
       const fs::path name = item.path().filename();
-      if (name.extension() == ".safetensors") safetensors.push_back(name.string());
-      if (is_pickle_name(name) || name == "pytorch_model.bin.index.json") pickles.push_back(name.string());
+      if (item.is_regular_file() && (name.extension() == ".safetensors" || is_torch_name(name)))
+        found.push_back(name.string());
     }
-    std::sort(safetensors.begin(), safetensors.end());
-    std::sort(pickles.begin(), pickles.end());
-    if (safetensors.empty() && !pickles.empty()) refuse_pickle(dir, pickles.front());
-    std::string found;
-    for (const auto& name : safetensors) found += (found.empty() ? " (it holds " : ", ") + name;
-    if (!found.empty()) found += "; pass one of those files to read it alone)";
-    throw Error(dir.string() + ": no weights: neither " + kSingleFile + " nor " + kIndexFile + found);
+    std::sort(found.begin(), found.end());
+    std::string list;
+    for (const auto& name : found) list += (list.empty() ? " (it holds " : ", ") + name;
+    if (!list.empty()) list += "; pass one of those files to read it alone, or as --weights beside this folder)";
+    throw Error(dir.string() + ": no weights: none of model.safetensors, model.safetensors.index.json, " +
+                "pytorch_model.bin, pytorch_model.bin.index.json" + list);
+  }
+
+  // A LAVIS state dict becomes the transformers layout the plugins read.
+  void rename_lavis(const fs::path& weights) {
+    if (!has_lavis_names(order)) return;
+    const Blip2Config config = Blip2Config::from_path(folder);
+    const std::vector<LavisTensor> mapped = map_lavis_names(order, config, weights.string());
+    std::unordered_map<std::string, Location> lavis;
+    lavis.swap(tensors);
+    order.clear();
+    for (const LavisTensor& t : mapped) {
+      Location location = lavis.at(t.source);
+      if (!t.v_bias.empty()) location = qkv_bias(location, lavis.at(t.v_bias), weights);
+      location.info.name = t.name;
+      add(std::move(location));
+    }
+  }
+
+  // transformers' qkv bias: q_bias, zeros for the key, v_bias (the ViT has no key bias).
+  Location qkv_bias(const Location& q, const Location& v, const fs::path& weights) const {
+    const at::Tensor q_bias = view(q), v_bias = view(v);
+    if (q_bias.dim() != 1 || !q_bias.sizes().equals(v_bias.sizes()) || q_bias.scalar_type() != v_bias.scalar_type())
+      throw Error(weights.string() + ": " + q.info.name + " and " + v.info.name +
+                  " must be vectors of one size and dtype to form the qkv bias");
+    Location location;
+    location.made = at::cat({q_bias, at::zeros_like(v_bias), v_bias});
+    location.info = {q.info.name, q.info.dtype, {location.made.size(0)}, q.info.file};
+    location.file = q.file;
+    return location;
   }
 
   const Location& locate(const std::string& name) const {
@@ -116,26 +187,36 @@ struct Checkpoint::Impl {
     if (it == tensors.end()) throw Error(folder.string() + ": checkpoint has no tensor '" + name + "'");
     return it->second;
   }
+
+  static at::Tensor view(const Location& l) {
+    if (l.made.defined()) return l.made;
+    std::shared_ptr<MappedFile> keep_alive = l.mapping;
+    return at::from_blob(
+        l.mapping->data() + l.begin, l.info.shape, l.strides, [keep_alive](void*) {},
+        at::TensorOptions().dtype(l.info.dtype));
+  }
 };
 
-Checkpoint Checkpoint::open(const fs::path& folder_or_file) {
+Checkpoint Checkpoint::open(const fs::path& folder_or_file, const fs::path& weights) {
   Checkpoint checkpoint;
   checkpoint.impl_ = std::make_shared<Impl>();
   Impl& impl = *checkpoint.impl_;
   std::error_code error;
-  if (fs::is_directory(folder_or_file, error)) {
-    impl.folder = folder_or_file;
-    impl.open_folder(folder_or_file);
-  } else if (fs::exists(folder_or_file, error)) {
-    impl.folder = folder_or_file.has_parent_path() ? folder_or_file.parent_path() : fs::path(".");
-    const std::string name = folder_or_file.filename().string();
-    if (is_pickle_name(folder_or_file)) refuse_pickle(folder_or_file, name);
-    if (name.size() > 11 && name.compare(name.size() - 11, 11, ".index.json") == 0)
-      impl.open_index(folder_or_file);
-    else
-      impl.add_shard(SafetensorsFile::open(folder_or_file));
-  } else {
+  const bool is_folder = fs::is_directory(folder_or_file, error);
+  if (!is_folder && !fs::exists(folder_or_file, error))
     throw Error(folder_or_file.string() + ": no such checkpoint folder or file");
+  if (is_folder)
+    impl.folder = folder_or_file;
+  else
+    impl.folder = folder_or_file.has_parent_path() ? folder_or_file.parent_path() : fs::path(".");
+  if (!weights.empty()) {
+    if (!fs::is_regular_file(weights, error)) throw Error(weights.string() + ": no such weights file");
+    impl.open_file(weights);
+    impl.rename_lavis(weights);
+  } else if (is_folder) {
+    impl.open_folder(folder_or_file);
+  } else {
+    impl.open_file(folder_or_file);
   }
   return checkpoint;
 }
@@ -154,36 +235,29 @@ bool Checkpoint::contains(const std::string& name) const { return impl_->tensors
 
 const TensorInfo& Checkpoint::info(const std::string& name) const { return impl_->locate(name).info; }
 
-at::Tensor Checkpoint::view(const std::string& name) const {
-  const auto& location = impl_->locate(name);
-  return impl_->shards[location.shard].view(location.index);
-}
+at::Tensor Checkpoint::view(const std::string& name) const { return Impl::view(impl_->locate(name)); }
 
 at::Tensor Checkpoint::load(const std::string& name, at::ScalarType dtype, const c10::Device& device) const {
-  const auto& location = impl_->locate(name);
-  const SafetensorsFile& shard = impl_->shards[location.shard];
-  at::Tensor view = shard.view(location.index);
+  const Impl::Location& location = impl_->locate(name);
+  at::Tensor view = Impl::view(location);
   bool aligned = reinterpret_cast<uintptr_t>(view.data_ptr()) % view.element_size() == 0;
-  if (device.is_cpu() && dtype == view.scalar_type()) return aligned ? view : view.clone();
-  at::Tensor converted = view.to(device, dtype);
+  if (device.is_cpu() && dtype == view.scalar_type() && view.is_contiguous()) return aligned ? view : view.clone();
+  at::Tensor converted = view.to(device, dtype).contiguous();
   // The converted copy is what lives on; the mapped pages it was read from leave
   // the resident set, so converting a whole model never holds both copies.
-  const SafetensorsEntry& entry = shard.header().tensors[location.index];
-  shard.mapping()->release(entry.begin, entry.end);
+  if (location.mapping) location.mapping->release(location.begin, location.end);
   return converted;
 }
 
-std::vector<std::pair<std::string, std::string>> Checkpoint::metadata() const {
-  return impl_->shards.front().header().metadata;
-}
+std::vector<std::pair<std::string, std::string>> Checkpoint::metadata() const { return impl_->files.front().metadata; }
 
 std::vector<std::pair<std::string, std::string>> Checkpoint::metadata(const std::string& name) const {
-  return impl_->shards[impl_->locate(name).shard].header().metadata;
+  return impl_->files[impl_->locate(name).file].metadata;
 }
 
 std::vector<fs::path> Checkpoint::files() const {
   std::vector<fs::path> files;
-  for (const auto& shard : impl_->shards) files.push_back(shard.path());
+  for (const auto& file : impl_->files) files.push_back(file.path);
   return files;
 }
 

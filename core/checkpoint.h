@@ -1,7 +1,9 @@
 #pragma once
 // A Hugging Face checkpoint: a snapshot folder (model.safetensors, or shards
-// listed by model.safetensors.index.json) or one .safetensors file. Tensors are
-// memory-mapped; view() is a zero-copy CPU tensor over the mapping, load()
+// listed by model.safetensors.index.json; else pytorch_model.bin, or shards
+// listed by pytorch_model.bin.index.json) or one weights file (.safetensors, or
+// a state dict that torch.save wrote: core/torch_pickle/torch_file.h). Tensors
+// are memory-mapped; view() is a zero-copy CPU tensor over the mapping, load()
 // converts one tensor at a time, so loading never holds two copies of the weights.
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
@@ -17,14 +19,18 @@ struct TensorInfo {
   std::string name;
   at::ScalarType dtype;
   std::vector<int64_t> shape;
-  std::filesystem::path file;  // the shard holding it
+  std::filesystem::path file;  // the file (shard) holding it
 };
 
 class Checkpoint {
  public:
-  // Opens a folder or a .safetensors file; validates every header. Throws Error
-  // naming the file (and tensor) for anything malformed or missing.
-  static Checkpoint open(const std::filesystem::path& folder_or_file);
+  // Opens a folder or a weights file; validates every header. With `weights`, the
+  // tensors come from that file (a torch.save state dict such as a LAVIS .pth, or
+  // a .safetensors file) instead of the folder's weights, and the folder supplies
+  // config.json and the rest; LAVIS BLIP-2 names are renamed to transformers'
+  // (core/lavis_names.h) for the model the folder's config.json describes.
+  // Throws Error naming the file (and tensor) for anything malformed or missing.
+  static Checkpoint open(const std::filesystem::path& folder_or_file, const std::filesystem::path& weights = {});
 
   // The folder (for a single file: the folder it is in); config.json etc. live here.
   const std::filesystem::path& folder() const;
@@ -35,20 +41,23 @@ class Checkpoint {
   bool contains(const std::string& name) const;
   const TensorInfo& info(const std::string& name) const;  // throws Error for unknown names
 
-  // CPU tensor viewing the mapping, in the stored dtype; valid while any copy of
-  // this Checkpoint lives (the tensor keeps the mapping alive).
+  // CPU tensor viewing the mapping, in the stored dtype and strides; valid while any
+  // copy of this Checkpoint lives (the tensor keeps the mapping alive). A LAVIS qkv
+  // bias, assembled when opening, is a small tensor of its own.
   at::Tensor view(const std::string& name) const;
-  // The tensor converted to `dtype` on `device` (a view when nothing changes on CPU).
+  // The tensor converted to `dtype` on `device`, contiguous (a view when nothing
+  // changes on CPU).
   // After a conversion the mapped pages it was read from are dropped from memory
   // (they are read again from the file if a view touches them later).
   at::Tensor load(const std::string& name, at::ScalarType dtype, const c10::Device& device) const;
 
-  // Metadata of the file holding `name` (the `__metadata__` object), or of the single file.
-  // Without a name, for a sharded checkpoint: that of the first shard.
+  // Metadata of the file holding `name` (safetensors' `__metadata__` object; none for
+  // torch.save files), or of the single file. Without a name, for a sharded
+  // checkpoint: that of the first shard.
   std::vector<std::pair<std::string, std::string>> metadata() const;
   std::vector<std::pair<std::string, std::string>> metadata(const std::string& name) const;
 
-  // The safetensors files read, in the order names() walks them.
+  // The weights files read, in the order names() walks them.
   std::vector<std::filesystem::path> files() const;
 
  private:

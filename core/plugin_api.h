@@ -24,7 +24,7 @@ namespace capbench {
 
 // Bump whenever a type below (or Settings, Error, a tokenizer or checkpoint class
 // a plugin uses) changes layout or meaning.
-inline constexpr int kPluginAbiVersion = 1;
+inline constexpr int kPluginAbiVersion = 2;  // 2: ComponentContext::weights, Checkpoint::open(folder, weights)
 
 // Plain C layout, so that the host can read it from a plugin of any ABI version.
 struct PluginInfo {
@@ -41,6 +41,10 @@ struct ComponentContext {
   std::string device;                // "cpu", "cuda", "cuda:1"
   std::string dtype;                 // "fp32", "fp16" or "bf16"
   Settings settings;                 // the component's remaining keys; unread keys are an error
+  // A weights file read instead of the folder's weights (a LAVIS .pth, a torch.save
+  // state dict, a .safetensors file); empty: the folder's. Pass both to
+  // Checkpoint::open(checkpoint, weights), which renames LAVIS names to transformers'.
+  std::filesystem::path weights;
 };
 
 // pixel_values [B,3,H,W] float32 -> patch features [B,N,D].

@@ -6,15 +6,14 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/command.h"
+#include "app/image_pipeline.h"
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/generation.h"
-#include "core/image_processor.h"
 #include "core/json_file.h"
 #include "core/log.h"
 #include "core/plugin_loader.h"
 #include "core/prompt.h"
-#include "core/safetensors.h"
 #include "core/tokenizer.h"
 
 namespace capbench::cli {
@@ -76,12 +75,14 @@ std::string prompt_of(const po::variables_map& vm, const GenerationOptions& o) {
 
 int run_caption(const std::vector<std::string>& args) {
   GenerationOptions generation;
-  std::string model, pixel_values, dtype = "fp32", device = "cpu", dump;
+  std::string model, weights, pixel_values, dtype = "fp32", device = "cpu", dump;
   std::string encoder_plugin = "blip2-vision", bridge_plugin = "qformer", decoder_plugin;
   int64_t batch_size = 8, threads = 0;
   po::options_description options("caption options");
   options.add_options()
       ("model", po::value(&model)->required(), "BLIP-2 checkpoint folder (Hugging Face layout)")
+      ("weights", po::value(&weights), "weights file read instead of the folder's: a LAVIS BLIP-2 .pth, a torch.save "
+                                       "state dict or a .safetensors file (the folder still gives config, tokenizer, processor)")
       ("images", po::value<std::vector<std::string>>(), "image files (also positional)")
       ("pixel-values", po::value(&pixel_values), "safetensors file with pixel_values [B,3,H,W] instead of images")
       ("question", po::value<std::string>(), "ask a question: the prompt becomes \"Question: ... Answer:\"")
@@ -90,7 +91,7 @@ int run_caption(const std::vector<std::string>& args) {
       ("dtype", po::value(&dtype)->default_value(dtype), "fp32, fp16 or bf16")
       ("device", po::value(&device)->default_value(device), "cpu, cuda, cuda:N or auto")
       ("batch-size", po::value(&batch_size)->default_value(batch_size), "images per forward pass")
-      ("threads", po::value(&threads)->default_value(threads), "CPU threads (0: libtorch's default)")
+      ("threads", po::value(&threads)->default_value(threads), "CPU threads (0: every core, or OMP_NUM_THREADS)")
       ("json", "print a JSON array, one object per image")
       ("dump", po::value(&dump), "write the image-side tensors and first-step logits to this safetensors file")
       ("encoder", po::value(&encoder_plugin)->default_value(encoder_plugin), "image encoder plugin")
@@ -107,23 +108,17 @@ int run_caption(const std::vector<std::string>& args) {
   if (images.empty() == pixel_values.empty()) throw UsageError("give image files or --pixel-values FILE (one of them)");
   if (batch_size < 1) throw UsageError("--batch-size must be at least 1");
   generation.prompt = prompt_of(vm, generation);
-  if (threads > 0) at::set_num_threads(static_cast<int>(threads));
   if (decoder_plugin.empty()) decoder_plugin = decoder_for(model);
 
   c10::InferenceMode inference;
   PluginRegistry registry(PluginRegistry::search_path(plugin_dirs(vm)));
-  auto context = [&]() {
-    ComponentContext ctx;
-    ctx.checkpoint = model;
-    ctx.device = device;
-    ctx.dtype = dtype;
-    return ctx;
-  };
-  auto encoder_ctx = context(), bridge_ctx = context(), decoder_ctx = context();
-  auto encoder = registry.create<ImageEncoder>(encoder_plugin, encoder_ctx);
-  auto bridge = registry.create<Bridge>(bridge_plugin, bridge_ctx);
+  const ComponentContext context{model, device, dtype, Settings(), weights};
+  ImagePipeline image_side(registry, {encoder_plugin, context}, {bridge_plugin, context}, model);
+  ComponentContext decoder_ctx = context;
   auto decoder = registry.create<TextDecoder>(decoder_plugin, decoder_ctx);
   auto tokenizer = load_tokenizer(model);
+  // After the plugins: their placement sets up every core unless told otherwise.
+  if (threads > 0) at::set_num_threads(static_cast<int>(threads));
 
   at::Tensor all_pixels;
   if (!pixel_values.empty()) {
@@ -131,30 +126,20 @@ int run_caption(const std::vector<std::string>& args) {
     if (all_pixels.dim() != 4) throw Error(pixel_values + ": pixel_values must be [B,3,H,W]");
     for (int64_t i = 0; i < all_pixels.size(0); ++i) images.push_back(pixel_values + "[" + std::to_string(i) + "]");
   }
-  const ImageProcessor processor(ImageProcessorConfig::from_folder(model));
   const int64_t count = static_cast<int64_t>(images.size());
 
-  std::map<std::string, std::vector<at::Tensor>> dumped;
+  ImageSideDump dumped;
   nlohmann::json out = nlohmann::json::array();
   for (int64_t begin = 0; begin < count; begin += batch_size) {
     const int64_t n = std::min(batch_size, count - begin);
-    at::Tensor pixels;
-    if (all_pixels.defined()) {
-      pixels = all_pixels.narrow(0, begin, n);
-    } else {
-      std::vector<std::filesystem::path> files(images.begin() + begin, images.begin() + begin + n);
-      pixels = processor.load_batch(files);
-    }
-    ImageEncoder::Output vision = encoder->encode(pixels);
-    Bridge::Output bridged = bridge->bridge(vision.last_hidden_state);
-    GenerationOutput generated = generate_text(*decoder, *tokenizer, bridged.soft_prompt, generation);
+    const ImageSideOutput image =
+        all_pixels.defined()
+            ? image_side.run(all_pixels.narrow(0, begin, n))
+            : image_side.run(std::vector<std::filesystem::path>(images.begin() + begin, images.begin() + begin + n));
+    GenerationOutput generated = generate_text(*decoder, *tokenizer, image.bridge.soft_prompt, generation);
     if (!dump.empty()) {
-      dumped["pixel_values"].push_back(pixels.to(at::kFloat).cpu());
-      dumped["vision.last_hidden_state"].push_back(vision.last_hidden_state.to(at::kFloat).cpu());
-      dumped["vision.pooler_output"].push_back(vision.pooler_output.to(at::kFloat).cpu());
-      dumped["qformer.last_hidden_state"].push_back(bridged.last_hidden_state.to(at::kFloat).cpu());
-      dumped["language_projection"].push_back(bridged.soft_prompt.to(at::kFloat).cpu());
-      dumped["first_logits"].push_back(generated.first_logits.cpu());
+      dumped.add(image);
+      dumped.add("first_logits", generated.first_logits);
     }
     for (int64_t i = 0; i < n; ++i) {
       nlohmann::json item = {{"image", images[begin + i]}, {"captions", nlohmann::json::array()},
@@ -170,9 +155,7 @@ int run_caption(const std::vector<std::string>& args) {
   }
   if (vm.count("json")) std::cout << out.dump(2) << "\n";
   if (!dump.empty()) {
-    std::vector<std::pair<std::string, at::Tensor>> tensors;
-    for (auto& [name, parts] : dumped) tensors.emplace_back(name, at::cat(parts, 0).contiguous());
-    write_safetensors(dump, tensors, {{"prompt", generation.prompt}});
+    dumped.write(dump, {{"prompt", generation.prompt}});
     log::info("wrote {}", dump);
   }
   return 0;

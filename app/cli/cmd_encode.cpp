@@ -6,11 +6,10 @@
 #include <iostream>
 
 #include "app/cli/command.h"
+#include "app/image_pipeline.h"
 #include "core/checkpoint.h"
 #include "core/error.h"
-#include "core/image_processor.h"
 #include "core/plugin_loader.h"
-#include "core/safetensors.h"
 
 namespace capbench::cli {
 
@@ -30,6 +29,8 @@ at::Tensor read_pixel_values(const std::string& file) {
 int run_encode(const std::vector<std::string>& args) {
   po::options_description options("encode options");
   options.add_options()("model", po::value<std::string>()->required(), "Blip2 checkpoint folder")(
+      "weights", po::value<std::string>()->default_value(""),
+      "weights file read instead of the folder's (a LAVIS BLIP-2 .pth, a torch.save state dict, a .safetensors file)")(
       "pixel-values", po::value<std::string>(),
       "safetensors file with a float32 [B,3,H,W] tensor `pixel_values` to use instead of image files")(
       "dump", po::value<std::string>()->required(), "safetensors file to write")(
@@ -51,45 +52,29 @@ int run_encode(const std::vector<std::string>& args) {
   if (images.empty() == !vm.count("pixel-values"))
     throw UsageError("give image files or --pixel-values FILE (exactly one of them)");
 
-  at::Tensor pixel_values;
-  if (vm.count("pixel-values")) {
-    pixel_values = read_pixel_values(vm["pixel-values"].as<std::string>());
-  } else {
-    const ImageProcessor processor(ImageProcessorConfig::from_folder(model));
-    pixel_values = processor.load_batch(std::vector<std::filesystem::path>(images.begin(), images.end()));
-  }
-
   const PluginRegistry registry(PluginRegistry::search_path(plugin_dirs(vm)));
-  ComponentContext encoder_ctx{model, vm["device"].as<std::string>(), vm["dtype"].as<std::string>(), Settings()};
-  ComponentContext bridge_ctx = encoder_ctx;
-  auto encoder = registry.create<ImageEncoder>(vm["encoder"].as<std::string>(), encoder_ctx);
-  auto bridge = registry.create<Bridge>(vm["bridge"].as<std::string>(), bridge_ctx);
-
-  const ImageEncoder::Output vision = encoder->encode(pixel_values, true);
-  const Bridge::Output bridged = bridge->bridge(vision.last_hidden_state, true);
-
+  const ComponentContext context{model, vm["device"].as<std::string>(), vm["dtype"].as<std::string>(), Settings(),
+                                 vm["weights"].as<std::string>()};
+  ImagePipeline image_side(registry, {vm["encoder"].as<std::string>(), context}, {vm["bridge"].as<std::string>(), context},
+                           model);
+  const ImageSideOutput out =
+      vm.count("pixel-values")
+          ? image_side.run(read_pixel_values(vm["pixel-values"].as<std::string>()), /*hidden_states=*/true)
+          : image_side.run(std::vector<std::filesystem::path>(images.begin(), images.end()), /*hidden_states=*/true);
   // Stored as float32 on the CPU whatever the compute dtype, to compare with references directly.
-  std::vector<std::pair<std::string, at::Tensor>> dump;
-  auto add = [&dump](const std::string& name, const at::Tensor& t) { dump.emplace_back(name, t.to(at::kCPU, at::kFloat)); };
-  add("pixel_values", pixel_values);
-  for (size_t i = 0; i < vision.hidden_states.size(); ++i) add("vision.hidden_states." + std::to_string(i), vision.hidden_states[i]);
-  add("vision.last_hidden_state", vision.last_hidden_state);
-  add("vision.pooler_output", vision.pooler_output);
-  for (size_t i = 0; i < bridged.hidden_states.size(); ++i)
-    add("qformer.hidden_states." + std::to_string(i), bridged.hidden_states[i]);
-  add("qformer.last_hidden_state", bridged.last_hidden_state);
-  add("language_projection", bridged.soft_prompt);
+  ImageSideDump dump;
+  dump.add(out);
 
   std::string sources;
   for (const auto& image : images) sources += (sources.empty() ? "" : "\n") + image;
   const std::string dump_file = vm["dump"].as<std::string>();
-  write_safetensors(dump_file, dump,
-                    {{"model", model},
-                     {"dtype", vm["dtype"].as<std::string>()},
-                     {"device", vm["device"].as<std::string>()},
-                     {"inputs", vm.count("pixel-values") ? vm["pixel-values"].as<std::string>() : sources}});
-  std::cout << "wrote " << dump.size() << " tensors for " << pixel_values.size(0) << " image"
-            << (pixel_values.size(0) == 1 ? "" : "s") << " to " << dump_file << "\n";
+  dump.write(dump_file, {{"model", model},
+                         {"dtype", vm["dtype"].as<std::string>()},
+                         {"device", vm["device"].as<std::string>()},
+                         {"inputs", vm.count("pixel-values") ? vm["pixel-values"].as<std::string>() : sources}});
+  const int64_t count = out.pixel_values.size(0);
+  std::cout << "wrote " << dump.size() << " tensors for " << count << " image" << (count == 1 ? "" : "s")
+            << " to " << dump_file << "\n";
   return 0;
 }
 

@@ -73,14 +73,17 @@ void print_table(const nlohmann::json& summary) {
 
 int run_inspect(const std::vector<std::string>& args) {
   po::options_description options("inspect options");
-  options.add_options()("checkpoint", po::value<std::string>()->required(), "snapshot folder or .safetensors file")(
+  options.add_options()("checkpoint", po::value<std::string>()->required(),
+                        "snapshot folder or weights file (.safetensors, torch.save .bin/.pth, index .json)")(
+      "weights", po::value<std::string>()->default_value(""),
+      "weights file read instead of the folder's, listed under the names the plugins read (LAVIS .pth names renamed)")(
       "json", "print one JSON object instead of a table");
   po::positional_options_description positional;
   positional.add("checkpoint", 1);
   po::variables_map vm;
   if (!parse(args, command("inspect"), options, positional, vm)) return 0;
 
-  nlohmann::json summary = describe(Checkpoint::open(vm["checkpoint"].as<std::string>()));
+  nlohmann::json summary = describe(Checkpoint::open(vm["checkpoint"].as<std::string>(), vm["weights"].as<std::string>()));
   if (vm.count("json"))
     std::cout << summary.dump(2) << "\n";
   else

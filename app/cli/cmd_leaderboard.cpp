@@ -8,6 +8,7 @@
 #include "app/cli/command.h"
 #include "app/cli/experiment_cli.h"
 #include "app/leaderboard/ranking.h"
+#include "app/leaderboard/reference_scores.h"
 #include "app/results_store.h"
 #include "core/csv.h"
 #include "core/error.h"
@@ -28,6 +29,15 @@ std::vector<std::string> cells(const RankedRun& row, size_t rank, const std::vec
   out.push_back(number(row.images_per_second, 2));
   out.push_back(std::to_string(row.images_done) + "/" + std::to_string(row.images_total) +
                 (row.complete() ? "" : " (incomplete)"));
+  return out;
+}
+
+// A reference row (not a run): only the cosine column is filled.
+std::vector<std::string> reference_cells(const ReferenceScore& row, const std::vector<std::string>& metrics) {
+  std::vector<std::string> out = {"ref", "-", "reference: " + row.name};
+  for (const std::string& m : metrics) out.push_back(m == "cosine" ? number(row.cosine) : "-");
+  out.push_back("-");
+  out.push_back(std::to_string(row.images) + "/" + std::to_string(row.images));
   return out;
 }
 
@@ -83,8 +93,22 @@ int run_leaderboard(const std::vector<std::string>& args) {
     for (size_t i = 0; i < rows.size(); ++i) write_csv_record(std::cout, cells(rows[i], i + 1, metrics));
     return 0;
   }
+  // Table and Markdown only (CSV and JSON list runs): ranked by cosine, each
+  // reference row sits above the first run it beats; otherwise they come last.
+  std::vector<ReferenceScore> references;
+  if (std::find(metrics.begin(), metrics.end(), "cosine") != metrics.end()) references = stored_reference_scores(store);
+  std::stable_sort(references.begin(), references.end(),
+                   [](const ReferenceScore& a, const ReferenceScore& b) { return a.cosine > b.cosine; });
   std::vector<std::vector<std::string>> table = {header};
-  for (size_t i = 0; i < rows.size(); ++i) table.push_back(cells(rows[i], i + 1, metrics));
+  size_t next = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const RankedRun& run = rows[i];
+    while (by == "cosine" && next < references.size() &&
+           (!run.metrics.count("cosine") || run.metrics.at("cosine") < references[next].cosine))
+      table.push_back(reference_cells(references[next++], metrics));
+    table.push_back(cells(run, i + 1, metrics));
+  }
+  while (next < references.size()) table.push_back(reference_cells(references[next++], metrics));
   std::vector<size_t> width(header.size(), 0);
   for (const auto& line : table)
     for (size_t c = 0; c < line.size(); ++c) width[c] = std::max(width[c], line[c].size());
@@ -105,6 +129,12 @@ int run_leaderboard(const std::vector<std::string>& args) {
     }
   }
   if (format == "table" && !by.empty()) std::cout << "\nranked by " << by << " (higher is better)\n";
+  if (!references.empty()) {
+    std::cout << (format == "markdown" ? "\n" : "") << "ref rows are not runs; the same scorer ("
+              << store.meta("scorer_checkpoint").value_or("the experiment's") << ") scored\n";
+    for (const ReferenceScore& reference : references)
+      std::cout << (format == "markdown" ? "- " : "  ") << reference.name << ": " << reference.description << "\n";
+  }
   return 0;
 }
 

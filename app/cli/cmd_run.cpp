@@ -1,17 +1,21 @@
 #include <atomic>
 #include <csignal>
+#include <ctime>
 #include <filesystem>
+#include <fmt/chrono.h>
 #include <iostream>
 #include <tuple>
 
 #include "app/cli/command.h"
 #include "app/cli/experiment_cli.h"
 #include "app/cli/submission_files.h"
+#include "app/leaderboard/reference_scores.h"
 #include "app/progress.h"
 #include "app/results_store.h"
 #include "app/runner/components.h"
 #include "app/runner/output_lock.h"
 #include "app/runner/runner.h"
+#include "app/version.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/plugin_loader.h"
@@ -92,6 +96,10 @@ int run_run(const std::vector<std::string>& args) {
   PluginComponents components(registry);
 
   ResultsStore store(experiment.output.dir / "results.sqlite");
+  // For the report's header: who wrote the results, when, and what "auto" meant here.
+  store.set_meta("capbench_version", version());
+  store.set_meta("run_date", fmt::format("{:%Y-%m-%d %H:%M} UTC", fmt::gmtime(std::time(nullptr))));
+  store.set_meta("auto_device", resolve_device("auto"));
   if (experiment.scorer.enabled) store.set_meta("scorer_checkpoint", fs::absolute(experiment.scorer.component.checkpoint).string());
 
   std::vector<const RunSpec*> selected = select_runs(experiment, runner.run_ids);
@@ -126,6 +134,9 @@ int run_run(const std::vector<std::string>& args) {
     std::cerr << "; " << report.images_skipped << " image" << (report.images_skipped == 1 ? "" : "s")
               << " skipped (cannot be read; listed in the table skipped)";
   std::cerr << "; results in " << store.file().string() << "\n";
+  // The leaderboard's reference rows: where the ground truth and "a photo" land with this scorer.
+  if (experiment.scorer.enabled && experiment.scorer.needs_embedder())
+    update_reference_scores(store, *embedder, fs::absolute(experiment.scorer.component.checkpoint).string());
   if (experiment.output.submission) {
     if (!embedder) throw Error(experiment.file.string() + ": output.submission needs a [scorer] with a checkpoint");
     for (const fs::path& written : write_run_submissions(store, *embedder, experiment.output.dir))

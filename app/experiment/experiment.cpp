@@ -23,7 +23,8 @@ namespace {
 bool is_path_key(const std::string& dotted) {
   static const std::set<std::string> keys = {
       "dataset.root",      "model.checkpoint",
-      "encoder.checkpoint", "bridge.checkpoint", "decoder.checkpoint", "scorer.checkpoint",   "output.dir"};
+      "encoder.checkpoint", "bridge.checkpoint", "decoder.checkpoint", "scorer.checkpoint",   "output.dir",
+      "model.weights", "encoder.weights", "bridge.weights", "decoder.weights"};
   return keys.count(dotted) > 0;
 }
 
@@ -178,6 +179,7 @@ struct Defaults {
   std::string device = "auto";
   std::string dtype = "auto";
   std::optional<std::string> checkpoint;  // model.checkpoint
+  std::optional<std::string> weights;     // model.weights
 };
 
 std::string file_name(const fs::path& file) { return file.filename().string(); }
@@ -198,6 +200,10 @@ ComponentSpec read_component(toml::table& doc, const std::string& name, const De
   if (!checkpoint) checkpoint = defaults.checkpoint;
   std::string checkpoint_text = checkpoint.value_or("");
   if (!checkpoint_text.empty()) c.checkpoint = (top_dir / checkpoint_text).lexically_normal();
+  // A weights file read instead of the checkpoint folder's (e.g. a LAVIS .pth); the scorer has none.
+  std::string weights_text;
+  if (name != "scorer") weights_text = s.string("weights").value_or(defaults.weights.value_or(""));
+  if (!weights_text.empty()) c.weights = (top_dir / weights_text).lexically_normal();
   c.device = s.string("device").value_or(defaults.device);
   if (table && table->contains("device")) check_device(s, "device", c.device);
   c.dtype = canonical_dtype(s.string("dtype").value_or(defaults.dtype));
@@ -209,6 +215,7 @@ ComponentSpec read_component(toml::table& doc, const std::string& name, const De
                         {"device", c.device},
                         {"dtype", c.dtype},
                         {"settings", toml_tree::to_json(*c.settings)}};
+  if (!weights_text.empty()) key["weights"] = weights_text;  // absent otherwise: run ids stay as they were
   c.key = key.dump();
   return c;
 }
@@ -292,7 +299,8 @@ Resolved resolve(toml::table& doc, const fs::path& file, const fs::path& top_dir
   Section model(table_or_fail(doc, "model"), "model");
   top.get("model");
   defaults.checkpoint = model.string("checkpoint");
-  model.reject_unknown("checkpoint");
+  defaults.weights = model.string("weights");
+  model.reject_unknown("checkpoint, weights");
 
   for (const char* name : {"encoder", "bridge", "decoder", "scorer", "generate", "output", "dataset"}) top.get(name);
   r.run.encoder = read_component(doc, "encoder", defaults, file, top_dir, true);
@@ -327,7 +335,7 @@ Resolved resolve(toml::table& doc, const fs::path& file, const fs::path& top_dir
     }
     r.shared.scorer.metrics = metrics;
     scorer->erase("metrics");
-    Defaults scorer_defaults{defaults.device, defaults.dtype, std::nullopt};
+    Defaults scorer_defaults{defaults.device, defaults.dtype, std::nullopt, std::nullopt};
     r.shared.scorer.component = read_component(doc, "scorer", scorer_defaults, file, top_dir, false, "minilm");
     if (r.shared.scorer.needs_embedder() && r.shared.scorer.component.checkpoint.empty())
       throw Error(toml_tree::position(*scorer) + ": table [scorer] needs key 'checkpoint' (a sentence-transformers folder) for the cosine metric");

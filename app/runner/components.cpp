@@ -3,8 +3,8 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include "app/image_pipeline.h"
 #include "core/dtype.h"
-#include "core/image_processor.h"
 #include "core/plugin_loader.h"
 #include "core/tokenizer.h"
 
@@ -25,37 +25,24 @@ Placed placement(const ComponentSpec& spec) {
 ComponentContext context(const ComponentSpec& spec) {
   std::string device = resolve_device(spec.device);
   return ComponentContext{spec.checkpoint, device, resolve_dtype(spec.dtype, device),
-                          spec.settings ? Settings(*spec.settings, spec.where) : Settings()};
+                          spec.settings ? Settings(*spec.settings, spec.where) : Settings(), spec.weights};
 }
 
 class PluginImageSide : public ImageSide {
  public:
   PluginImageSide(const PluginRegistry& registry, const RunSpec& run)
-      : processor_(ImageProcessorConfig::from_folder(run.encoder.checkpoint)),
-        encoder_device_(placement(run.encoder).device),
-        bridge_device_(placement(run.bridge).device),
-        decoder_place_(placement(run.decoder)) {
-    ComponentContext encoder_ctx = context(run.encoder);
-    encoder_ = registry.create<ImageEncoder>(run.encoder.plugin, encoder_ctx);
-    ComponentContext bridge_ctx = context(run.bridge);
-    bridge_ = registry.create<Bridge>(run.bridge.plugin, bridge_ctx);
-  }
+      : pipeline_(registry, {run.encoder.plugin, context(run.encoder)}, {run.bridge.plugin, context(run.bridge)},
+                  run.encoder.checkpoint),
+        decoder_place_(placement(run.decoder)) {}
 
   at::Tensor soft_prompts(const std::vector<std::filesystem::path>& images) override {
     c10::InferenceMode guard;
-    // Pixel values stay float32 (the encoder's contract); each plugin casts to its dtype.
-    at::Tensor pixels = processor_.load_batch(images).to(encoder_device_);
-    at::Tensor features = encoder_->encode(pixels).last_hidden_state.to(bridge_device_);
-    at::Tensor soft = bridge_->bridge(features).soft_prompt;
-    return soft.to(decoder_place_.device, decoder_place_.dtype);
+    return pipeline_.run(images).bridge.soft_prompt.to(decoder_place_.device, decoder_place_.dtype);
   }
 
  private:
-  ImageProcessor processor_;
-  c10::Device encoder_device_, bridge_device_;
+  ImagePipeline pipeline_;
   Placed decoder_place_;
-  std::shared_ptr<ImageEncoder> encoder_;
-  std::shared_ptr<Bridge> bridge_;
 };
 
 class PluginCaptionSide : public CaptionSide {

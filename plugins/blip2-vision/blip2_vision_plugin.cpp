@@ -5,10 +5,9 @@
 
 #include "core/blip2_config.h"
 #include "core/checkpoint.h"
-#include "core/dtype.h"
 #include "core/error.h"
 #include "core/module_loading.h"
-#include "core/nn/layers.h"
+#include "core/nn/placement.h"
 #include "core/plugin_api.h"
 #include "plugins/blip2-vision/eva_vit.h"
 
@@ -19,40 +18,25 @@ namespace {
 class Blip2VisionEncoder : public ImageEncoder {
  public:
   explicit Blip2VisionEncoder(ComponentContext& ctx)
-      : checkpoint_(Checkpoint::open(ctx.checkpoint)),
-        device_(parse_device(ctx.device.empty() ? "cpu" : ctx.device)),
-        dtype_(parse_dtype(ctx.dtype.empty() ? "fp32" : ctx.dtype)) {
-    nn::use_all_cores();
-    nn::check_compute_dtype(dtype_, device_, "blip2-vision");
-    config_ = Blip2Config::from_path(checkpoint_.folder());
+      : place_(nn::place(ctx, "blip2-vision")), checkpoint_(Checkpoint::open(ctx.checkpoint, ctx.weights)) {
+    const Blip2Config config = Blip2Config::from_path(checkpoint_.folder());
     const bool split_bias = checkpoint_.contains("vision_model.encoder.layers.0.self_attn.q_bias");
-    model_ = std::make_shared<EvaVit>(config_.vision, split_bias);
-    LoadOptions options;
-    options.dtype = dtype_;
-    options.device = device_;
-    load_module(*model_, checkpoint_, "vision_model.", options);
+    model_ = std::make_shared<EvaVit>(config.vision, split_bias);
+    load_module(*model_, checkpoint_, "vision_model.", {place_.dtype, place_.device});
     model_->loaded();
   }
 
   Output encode(const at::Tensor& pixel_values, bool want_hidden_states) override {
     if (pixel_values.dim() != 4 || pixel_values.size(1) != 3)
-      throw Error("blip2-vision: pixel_values must be [B,3,H,W], got " + shape(pixel_values));
+      throw Error("blip2-vision: pixel_values must be [B,3,H,W], got " + c10::str(pixel_values.sizes()));
     c10::InferenceMode inference;
-    VisionOutput v = model_->forward(pixel_values.to(device_, dtype_), want_hidden_states);
+    VisionOutput v = model_->forward(pixel_values.to(place_.device, place_.dtype), want_hidden_states);
     return {v.last_hidden_state, v.pooler_output, std::move(v.hidden_states)};
   }
 
  private:
-  static std::string shape(const at::Tensor& t) {
-    std::string s = "[";
-    for (int64_t i = 0; i < t.dim(); ++i) s += (i ? "," : "") + std::to_string(t.size(i));
-    return s + "]";
-  }
-
+  nn::Placement place_;
   Checkpoint checkpoint_;
-  c10::Device device_;
-  at::ScalarType dtype_;
-  Blip2Config config_;
   std::shared_ptr<EvaVit> model_;
 };
 

@@ -1,9 +1,13 @@
 #include "plugins/blip2-vision/eva_vit.h"
 
 #include <ATen/ATen.h>
-#include <torch/nn/modules/container/modulelist.h>
+
+#include <cmath>
 
 #include "core/error.h"
+#include "core/nn/attention.h"
+#include "core/nn/feed_forward.h"
+#include "core/nn/module_tree.h"
 
 namespace capbench::blip2 {
 
@@ -18,21 +22,21 @@ VisionAttention::VisionAttention(const Blip2VisionConfig& config, bool split_bia
 }
 
 void VisionAttention::fuse_split_bias() {
-  if (q_bias_.defined()) fused_bias_ = at::cat({q_bias_, at::zeros_like(v_bias_), v_bias_});
+  if (q_bias_.defined()) qkv_->set_bias(at::cat({q_bias_, at::zeros_like(v_bias_), v_bias_}));
 }
 
 at::Tensor VisionAttention::forward(const at::Tensor& x) const {
-  const int64_t b = x.size(0), t = x.size(1), d = x.size(2);
-  const at::Tensor mixed = nn::linear(x, qkv_->weight, fused_bias_.defined() ? fused_bias_ : qkv_->bias);
+  const int64_t b = x.size(0), t = x.size(1), d = x.size(2), head_dim = d / heads_;
   // [B,T,3D] -> 3 x [B,H,T,d], views only.
-  const at::Tensor qkv = mixed.view({b, t, 3, heads_, d / heads_}).permute({2, 0, 3, 1, 4});
-  return projection_->forward(nn::attention(qkv[0], qkv[1], qkv[2]));
+  const at::Tensor qkv = qkv_->forward(x).view({b, t, 3, heads_, head_dim}).permute({2, 0, 3, 1, 4});
+  const nn::AttentionSpec spec{nn::ScoreScale::times(std::pow(static_cast<double>(head_dim), -0.5))};
+  return projection_->forward(nn::attention(qkv[0], qkv[1], qkv[2], {}, spec));
 }
 
 VisionLayer::VisionLayer(const Blip2VisionConfig& config, bool split_bias) : act_(config.hidden_act) {
   self_attn_ = register_module("self_attn", std::make_shared<VisionAttention>(config, split_bias));
   layer_norm1_ = register_module("layer_norm1", std::make_shared<nn::LayerNorm>(config.hidden_size, config.layer_norm_eps));
-  auto mlp = register_module("mlp", std::make_shared<torch::nn::Module>());
+  auto mlp = nn::level(*this, "mlp");
   fc1_ = mlp->register_module("fc1", std::make_shared<nn::Linear>(config.hidden_size, config.intermediate_size));
   fc2_ = mlp->register_module("fc2", std::make_shared<nn::Linear>(config.intermediate_size, config.hidden_size));
   layer_norm2_ = register_module("layer_norm2", std::make_shared<nn::LayerNorm>(config.hidden_size, config.layer_norm_eps));
@@ -40,31 +44,26 @@ VisionLayer::VisionLayer(const Blip2VisionConfig& config, bool split_bias) : act
 
 at::Tensor VisionLayer::forward(const at::Tensor& x) const {
   at::Tensor h = x + self_attn_->forward(layer_norm1_->forward(x));
-  return h + fc2_->forward(nn::activation(act_, fc1_->forward(layer_norm2_->forward(h))));
+  return h + nn::feed_forward(layer_norm2_->forward(h), *fc1_, act_, *fc2_);
 }
 
 EvaVit::EvaVit(const Blip2VisionConfig& config, bool split_bias) : config_(config) {
   const int64_t d = config.hidden_size, p = config.patch_size;
   const int64_t positions = (config.image_size / p) * (config.image_size / p) + 1;
-  auto embeddings = register_module("embeddings", std::make_shared<torch::nn::Module>());
+  auto embeddings = nn::level(*this, "embeddings");
   class_embedding_ = embeddings->register_parameter("class_embedding", at::empty({1, 1, d}), false);
-  auto patch = embeddings->register_module("patch_embedding", std::make_shared<torch::nn::Module>());
+  auto patch = nn::level(*embeddings, "patch_embedding");
   patch_weight_ = patch->register_parameter("weight", at::empty({d, 3, p, p}), false);
   patch_bias_ = patch->register_parameter("bias", at::empty({d}), false);
   position_embedding_ = embeddings->register_parameter("position_embedding", at::empty({1, positions, d}), false);
-
-  auto encoder = register_module("encoder", std::make_shared<torch::nn::Module>());
-  torch::nn::ModuleList layers;
-  for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
-    layers_.push_back(std::make_shared<VisionLayer>(config, split_bias));
-    layers->push_back(layers_.back());
-  }
-  encoder->register_module("layers", layers);
+  layers_ = nn::layer_list<VisionLayer>(*nn::level(*this, "encoder"), "layers", config.num_hidden_layers,
+                                        [&](int64_t) { return std::make_shared<VisionLayer>(config, split_bias); });
   post_layernorm_ = register_module("post_layernorm", std::make_shared<nn::LayerNorm>(d, config.layer_norm_eps));
 }
 
 void EvaVit::loaded() {
   for (auto& layer : layers_) layer->attention().fuse_split_bias();
+  nn::prepare(*this);
 }
 
 VisionOutput EvaVit::forward(const at::Tensor& pixel_values, bool want_hidden_states) const {

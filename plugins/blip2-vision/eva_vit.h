@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "core/blip2_config.h"
-#include "core/nn/layers.h"
+#include "core/nn/linear.h"
+#include "core/nn/norms.h"
 
 namespace capbench::blip2 {
 
@@ -16,15 +17,14 @@ class VisionAttention : public torch::nn::Module {
   // split_bias: the checkpoint stores q_bias and v_bias (older transformers)
   // instead of the fused qkv.bias.
   VisionAttention(const Blip2VisionConfig& config, bool split_bias);
-  // Builds qkv's bias cat(q_bias, 0, v_bias) once the split biases are loaded.
+  // Gives qkv the bias cat(q_bias, 0, v_bias) once the split biases are loaded.
   void fuse_split_bias();
   at::Tensor forward(const at::Tensor& x) const;
 
  private:
   int64_t heads_;
-  std::shared_ptr<nn::Linear> qkv_;
-  std::shared_ptr<nn::Linear> projection_;
-  at::Tensor q_bias_, v_bias_, fused_bias_;
+  std::shared_ptr<nn::Linear> qkv_, projection_;
+  at::Tensor q_bias_, v_bias_;
 };
 
 class VisionLayer : public torch::nn::Module {
@@ -49,7 +49,7 @@ struct VisionOutput {
 class EvaVit : public torch::nn::Module {
  public:
   EvaVit(const Blip2VisionConfig& config, bool split_bias);
-  // Call after load_module(): finishes derived tensors.
+  // Call once after load_module(): fuses split biases and prepares the layers.
   void loaded();
   // pixel_values [B,3,H,W] already in the module's dtype and device.
   VisionOutput forward(const at::Tensor& pixel_values, bool want_hidden_states) const;

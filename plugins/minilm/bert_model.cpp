@@ -1,12 +1,15 @@
 #include "plugins/minilm/bert_model.h"
 
 #include <ATen/ATen.h>
-#include <torch/nn/modules/container/modulelist.h>
 
 #include <cmath>
-#include <limits>
 
 #include "core/error.h"
+#include "core/nn/activations.h"
+#include "core/nn/attention.h"
+#include "core/nn/feed_forward.h"
+#include "core/nn/masks.h"
+#include "core/nn/module_tree.h"
 
 namespace capbench::minilm {
 
@@ -39,82 +42,59 @@ BertConfig BertConfig::from_json(const JsonObject& json) {
   return c;
 }
 
-EmbeddingTable::EmbeddingTable(int64_t rows, int64_t dim) {
-  weight = register_parameter("weight", at::empty({rows, dim}), false);
-}
-
-namespace {
-
-// A named level of the module tree without parameters of its own ("attention", "output").
-std::shared_ptr<torch::nn::Module> add_level(torch::nn::Module& parent, const std::string& name) {
-  return parent.register_module(name, std::make_shared<torch::nn::Module>());
-}
-
-}  // namespace
-
 BertLayer::BertLayer(const BertConfig& c) : heads_(c.num_attention_heads), act_(c.hidden_act) {
   const int64_t d = c.hidden_size;
-  auto attention = add_level(*this, "attention");
-  auto self = add_level(*attention, "self");
+  auto attention = nn::level(*this, "attention");
+  auto self = nn::level(*attention, "self");
   query_ = self->register_module("query", std::make_shared<nn::Linear>(d, d));
   key_ = self->register_module("key", std::make_shared<nn::Linear>(d, d));
   value_ = self->register_module("value", std::make_shared<nn::Linear>(d, d));
-  auto attention_output = add_level(*attention, "output");
+  auto attention_output = nn::level(*attention, "output");
   attention_dense_ = attention_output->register_module("dense", std::make_shared<nn::Linear>(d, d));
   attention_norm_ = attention_output->register_module("LayerNorm", std::make_shared<nn::LayerNorm>(d, c.layer_norm_eps));
-  intermediate_ = add_level(*this, "intermediate")
+  intermediate_ = nn::level(*this, "intermediate")
                       ->register_module("dense", std::make_shared<nn::Linear>(d, c.intermediate_size));
-  auto output = add_level(*this, "output");
+  auto output = nn::level(*this, "output");
   output_dense_ = output->register_module("dense", std::make_shared<nn::Linear>(c.intermediate_size, d));
   output_norm_ = output->register_module("LayerNorm", std::make_shared<nn::LayerNorm>(d, c.layer_norm_eps));
 }
 
 at::Tensor BertLayer::forward(const at::Tensor& hidden, const at::Tensor& mask_bias) const {
-  const at::Tensor q = nn::split_heads(query_->forward(hidden), heads_);
-  const at::Tensor k = nn::split_heads(key_->forward(hidden), heads_);
-  const at::Tensor v = nn::split_heads(value_->forward(hidden), heads_);
   // BertSelfAttention (eager): (q k^T) / sqrt(d) + mask, softmax, times v.
-  at::Tensor scores = at::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(q.size(-1)));
-  scores = scores + mask_bias;
-  at::Tensor context = at::matmul(at::softmax(scores, -1), v);
-  context = context.transpose(1, 2).reshape({hidden.size(0), hidden.size(1), hidden.size(2)});
+  const nn::AttentionSpec spec{nn::ScoreScale::divided_by(std::sqrt(static_cast<double>(hidden.size(-1) / heads_)))};
+  const at::Tensor context =
+      nn::attention(nn::split_heads(query_->forward(hidden), heads_), nn::split_heads(key_->forward(hidden), heads_),
+                    nn::split_heads(value_->forward(hidden), heads_), mask_bias, spec);
   const at::Tensor attended = attention_norm_->forward(attention_dense_->forward(context) + hidden);
-  const at::Tensor inner = nn::activation(act_, intermediate_->forward(attended));
-  return output_norm_->forward(output_dense_->forward(inner) + attended);
+  return output_norm_->forward(nn::feed_forward(attended, *intermediate_, act_, *output_dense_) + attended);
 }
 
 BertModel::BertModel(const BertConfig& c) : config_(c) {
-  auto embeddings = add_level(*this, "embeddings");
-  word_ = embeddings->register_module("word_embeddings", std::make_shared<EmbeddingTable>(c.vocab_size, c.hidden_size));
+  auto embeddings = nn::level(*this, "embeddings");
+  word_ = embeddings->register_module("word_embeddings", std::make_shared<nn::Embedding>(c.vocab_size, c.hidden_size));
   position_ = embeddings->register_module("position_embeddings",
-                                          std::make_shared<EmbeddingTable>(c.max_position_embeddings, c.hidden_size));
+                                          std::make_shared<nn::Embedding>(c.max_position_embeddings, c.hidden_size));
   token_type_ = embeddings->register_module("token_type_embeddings",
-                                            std::make_shared<EmbeddingTable>(c.type_vocab_size, c.hidden_size));
+                                            std::make_shared<nn::Embedding>(c.type_vocab_size, c.hidden_size));
   embedding_norm_ = embeddings->register_module("LayerNorm", std::make_shared<nn::LayerNorm>(c.hidden_size, c.layer_norm_eps));
-  auto layer_list = add_level(*this, "encoder")->register_module("layer", torch::nn::ModuleList());
-  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
-    layers_.push_back(std::make_shared<BertLayer>(c));
-    layer_list->push_back(layers_.back());
-  }
+  layers_ = nn::layer_list<BertLayer>(*nn::level(*this, "encoder"), "layer", c.num_hidden_layers,
+                                      [&](int64_t) { return std::make_shared<BertLayer>(c); });
 }
+
+void BertModel::loaded() { nn::prepare(*this); }
 
 BertModel::Output BertModel::forward(const at::Tensor& ids, const at::Tensor& mask) const {
   const int64_t length = ids.size(1);
   if (length > config_.max_position_embeddings)
     throw Error("minilm: " + std::to_string(length) + " tokens exceed max_position_embeddings " +
                 std::to_string(config_.max_position_embeddings));
-  const at::Tensor words = at::embedding(word_->weight, ids);
-  const at::Tensor types = token_type_->weight[0];  // token_type_ids are all 0
-  const at::Tensor positions = position_->weight.slice(0, 0, length);
+  const at::Tensor words = word_->forward(ids);
+  const at::Tensor types = token_type_->rows(0, 1);  // token_type_ids are all 0
+  const at::Tensor positions = position_->rows(0, length);
   Output out;
   out.embedding_output = embedding_norm_->forward((words + types) + positions);
   // get_extended_attention_mask: (1 - mask) * finfo(dtype).min on masked keys.
-  const at::ScalarType dtype = out.embedding_output.scalar_type();
-  const double lowest = dtype == at::kFloat    ? std::numeric_limits<float>::lowest()
-                        : dtype == at::kDouble ? std::numeric_limits<double>::lowest()
-                        : dtype == at::kHalf   ? -65504.0
-                                               : -3.3895313892515355e38;  // bfloat16
-  const at::Tensor mask_bias = (1.0 - mask.to(dtype).unsqueeze(1).unsqueeze(1)) * lowest;
+  const at::Tensor mask_bias = nn::key_padding_bias(mask, out.embedding_output.scalar_type());
   at::Tensor hidden = out.embedding_output;
   for (const auto& layer : layers_) hidden = layer->forward(hidden, mask_bias);
   out.last_hidden_state = hidden;

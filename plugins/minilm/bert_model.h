@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "core/json_file.h"
-#include "core/nn/layers.h"
+#include "core/nn/embedding.h"
+#include "core/nn/linear.h"
+#include "core/nn/norms.h"
 
 namespace capbench::minilm {
 
@@ -30,13 +32,6 @@ struct BertConfig {
   static BertConfig from_json(const JsonObject& config);
 };
 
-// A lookup table with parameter "weight" [rows, dim].
-class EmbeddingTable : public torch::nn::Module {
- public:
-  EmbeddingTable(int64_t rows, int64_t dim);
-  at::Tensor weight;
-};
-
 class BertLayer : public torch::nn::Module {
  public:
   explicit BertLayer(const BertConfig& config);
@@ -53,6 +48,8 @@ class BertLayer : public torch::nn::Module {
 class BertModel : public torch::nn::Module {
  public:
   explicit BertModel(const BertConfig& config);
+  // Call once after load_module().
+  void loaded();
 
   struct Output {
     at::Tensor embedding_output;   // [B,T,D], LN(word + position + token type)
@@ -66,7 +63,7 @@ class BertModel : public torch::nn::Module {
 
  private:
   BertConfig config_;
-  std::shared_ptr<EmbeddingTable> word_, position_, token_type_;
+  std::shared_ptr<nn::Embedding> word_, position_, token_type_;
   std::shared_ptr<nn::LayerNorm> embedding_norm_;
   std::vector<std::shared_ptr<BertLayer>> layers_;
 };

@@ -8,9 +8,9 @@
 #include <numeric>
 
 #include "core/checkpoint.h"
-#include "core/dtype.h"
 #include "core/error.h"
 #include "core/module_loading.h"
+#include "core/nn/placement.h"
 #include "core/tokenizer.h"
 #include "plugins/minilm/bert_model.h"
 #include "plugins/minilm/minilm_forward.h"
@@ -45,12 +45,9 @@ class MiniLMEmbedder : public SentenceEmbedder {
  public:
   explicit MiniLMEmbedder(ComponentContext& ctx)
       : config_(read_sentence_config(ctx.checkpoint)),
-        device_(parse_device(ctx.device.empty() ? "cpu" : ctx.device)),
-        dtype_(parse_dtype(ctx.dtype.empty() ? "fp32" : ctx.dtype)),
+        place_(nn::place(ctx, "minilm")),
         batch_size_(ctx.settings.get_int("batch_size", 32)) {
     if (batch_size_ < 1) throw Error(ctx.settings.where() + ": batch_size must be at least 1");
-    nn::check_compute_dtype(dtype_, device_, "minilm");
-    nn::use_all_cores();
     const fs_path config_file = config_.transformer_dir / "config.json";
     model_ = std::make_shared<BertModel>(BertConfig::from_json(JsonObject(read_json_file(config_file), config_file)));
     const BertConfig& bert = model_->config();
@@ -64,15 +61,14 @@ class MiniLMEmbedder : public SentenceEmbedder {
     const Checkpoint checkpoint = Checkpoint::open(config_.transformer_dir);
     // BertModel checkpoints name tensors "embeddings..."; BertFor* ones "bert.embeddings...".
     const std::string prefix = checkpoint.contains("bert.embeddings.word_embeddings.weight") ? "bert." : "";
-    LoadOptions options;
-    options.dtype = dtype_;
-    options.device = device_;
+    LoadOptions options{place_.dtype, place_.device};
     for (const std::string& name : checkpoint.names(prefix)) {
       const std::string local = name.substr(prefix.size());
       // sentence-transformers never runs the pooler; old exports also store position_ids.
       if (local.rfind("pooler.", 0) == 0 || local == "embeddings.position_ids") options.ignore.insert(local);
     }
     load_module(*model_, checkpoint, prefix, options);
+    model_->loaded();
 
     tokenizer_ = load_tokenizer(config_.transformer_dir);
     pad_id_ = tokenizer_->special_tokens().pad >= 0 ? tokenizer_->special_tokens().pad : bert.pad_token_id;
@@ -132,7 +128,7 @@ class MiniLMEmbedder : public SentenceEmbedder {
       out.input_ids[r].slice(0, 0, n).copy_(at::tensor(ids, at::kLong));
       out.attention_mask[r].slice(0, 0, n).fill_(1);
     }
-    const at::Tensor ids = out.input_ids.to(device_), mask = out.attention_mask.to(device_);
+    const at::Tensor ids = out.input_ids.to(place_.device), mask = out.attention_mask.to(place_.device);
     BertModel::Output bert = model_->forward(ids, mask);
     out.embedding_output = bert.embedding_output;
     out.last_hidden_state = bert.last_hidden_state;
@@ -162,8 +158,7 @@ class MiniLMEmbedder : public SentenceEmbedder {
   }
 
   SentenceConfig config_;
-  c10::Device device_;
-  at::ScalarType dtype_;
+  nn::Placement place_;
   int64_t batch_size_;
   int64_t max_length_ = 0;
   int64_t pad_id_ = 0;

@@ -2,7 +2,7 @@
 
 #include "core/error.h"
 #include "core/json_file.h"
-#include "core/nn/layers.h"
+#include "core/nn/activations.h"
 
 namespace capbench::opt {
 

@@ -1,11 +1,12 @@
 // The `opt` decoder plugin: OPTForCausalLM from a Blip2 checkpoint
 // (language_model.*) or a plain OPT checkpoint, driven by the host's search.
-#include <torch/torch.h>
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
 
 #include "core/checkpoint.h"
-#include "core/dtype.h"
 #include "core/error.h"
-#include "core/nn/layers.h"
+#include "core/nn/decoder_state.h"
+#include "core/nn/placement.h"
 #include "core/plugin_api.h"
 #include "plugins/opt/opt_model.h"
 
@@ -13,15 +14,7 @@ namespace capbench::opt {
 
 namespace {
 
-struct OptState : DecoderState {
-  KvCache cache;
-};
-
-OptState& as_opt(DecoderState& state) {
-  auto* opt = dynamic_cast<OptState*>(&state);
-  if (!opt) throw Error("opt decoder: the decoder state was made by another decoder");
-  return *opt;
-}
+constexpr const char* kName = "opt decoder";
 
 // Where the decoder's tensors sit: "language_model.model.decoder.*" (Blip2),
 // "model.decoder.*" (OPTForCausalLM) or "decoder.*" (OPTModel).
@@ -42,14 +35,12 @@ std::string find_prefix(const Checkpoint& checkpoint, std::string& lm_head_name)
 class OptDecoder : public TextDecoder {
  public:
   explicit OptDecoder(ComponentContext& ctx) {
-    const at::ScalarType dtype = parse_dtype(ctx.dtype.empty() ? "fp32" : ctx.dtype);
-    const c10::Device device = parse_device(ctx.device.empty() ? "cpu" : ctx.device);
-    nn::check_compute_dtype(dtype, device, "opt decoder");
-    Checkpoint checkpoint = Checkpoint::open(ctx.checkpoint);
+    const nn::Placement place = nn::place(ctx, kName);
+    Checkpoint checkpoint = Checkpoint::open(ctx.checkpoint, ctx.weights);
     const OptConfig config = read_opt_config(checkpoint.folder());
     std::string lm_head_name;
     const std::string prefix = find_prefix(checkpoint, lm_head_name);
-    model_ = std::make_unique<OptModel>(config, checkpoint, prefix, lm_head_name, dtype, device);
+    model_ = std::make_shared<OptModel>(config, checkpoint, prefix, lm_head_name, place);
     spec_.vocab_size = config.vocab_size;
     spec_.bos_token_id = config.bos_token_id;
     spec_.eos_token_id = config.eos_token_id;
@@ -63,7 +54,7 @@ class OptDecoder : public TextDecoder {
     c10::InferenceMode inference;
     auto [embeds, mask] = inputs(soft_prompt, prompt_ids, prompt_mask);
     auto state = std::make_unique<OptState>();
-    at::Tensor hidden = model_->forward(embeds, mask, &state->cache, nullptr);
+    at::Tensor hidden = model_->forward(embeds, mask, state.get(), nullptr);
     Start out;
     out.logits = model_->logits(hidden.select(1, hidden.size(1) - 1));
     out.state = std::move(state);
@@ -72,16 +63,13 @@ class OptDecoder : public TextDecoder {
 
   at::Tensor step(DecoderState& state, const at::Tensor& tokens) override {
     c10::InferenceMode inference;
-    return model_->logits(model_->step(tokens.to(model_->device(), at::kLong), as_opt(state).cache));
+    const at::Tensor ids = tokens.to(model_->placement().device, at::kLong);
+    return model_->logits(model_->step(ids, nn::state_of<OptState>(state, kName)));
   }
 
   void select(DecoderState& state, const at::Tensor& rows) override {
     c10::InferenceMode inference;
-    KvCache& cache = as_opt(state).cache;
-    at::Tensor index = rows.to(model_->device(), at::kLong);
-    const int64_t current = cache.next_position.size(0);
-    if (index.size(0) == current && index.equal(torch::arange(current, index.options()))) return;
-    cache.keep_rows(index);
+    nn::state_of<OptState>(state, kName).select(rows);
   }
 
   Forward forward(const at::Tensor& soft_prompt, const at::Tensor& prompt_ids, const at::Tensor& prompt_mask,
@@ -100,17 +88,18 @@ class OptDecoder : public TextDecoder {
                                            const at::Tensor& prompt_mask) const {
     if (prompt_ids.dim() != 2 || !prompt_mask.sizes().equals(prompt_ids.sizes()))
       throw Error("opt decoder: prompt ids and mask must both be [B,P]");
+    const nn::Placement& place = model_->placement();
     at::Tensor text = model_->embed_tokens(prompt_ids);
-    at::Tensor mask = prompt_mask.to(model_->device(), at::kLong);
+    at::Tensor mask = prompt_mask.to(place.device, at::kLong);
     if (!soft_prompt.defined() || soft_prompt.numel() == 0) return {text, mask};
     if (soft_prompt.dim() != 3 || soft_prompt.size(0) != prompt_ids.size(0))
       throw Error("opt decoder: soft prompt must be [B,Q,D] with the prompt's batch size");
-    at::Tensor soft = soft_prompt.to(model_->device(), model_->dtype());
+    at::Tensor soft = soft_prompt.to(place.device, place.dtype);
     at::Tensor ones = at::ones({soft.size(0), soft.size(1)}, mask.options());
     return {at::cat({soft, text}, 1), at::cat({ones, mask}, 1)};
   }
 
-  std::unique_ptr<OptModel> model_;
+  std::shared_ptr<OptModel> model_;
   DecoderSpec spec_;
 };
 

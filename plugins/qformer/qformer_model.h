@@ -10,7 +10,8 @@
 #include <vector>
 
 #include "core/blip2_config.h"
-#include "core/nn/layers.h"
+#include "core/nn/linear.h"
+#include "core/nn/norms.h"
 
 namespace capbench::blip2 {
 
@@ -46,6 +47,8 @@ struct QFormerOutput {
 class QFormer : public torch::nn::Module {
  public:
   explicit QFormer(const Blip2QFormerConfig& config);
+  // Call once after load_module().
+  void loaded();
   // query_tokens [1,Q,D] (or [B,Q,D]); image_features [B,N,encoder_hidden_size].
   QFormerOutput forward(const at::Tensor& query_tokens, const at::Tensor& image_features, bool want_hidden_states) const;
 

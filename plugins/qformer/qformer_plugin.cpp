@@ -5,10 +5,10 @@
 
 #include "core/blip2_config.h"
 #include "core/checkpoint.h"
-#include "core/dtype.h"
 #include "core/error.h"
 #include "core/module_loading.h"
-#include "core/nn/layers.h"
+#include "core/nn/linear.h"
+#include "core/nn/placement.h"
 #include "core/plugin_api.h"
 #include "plugins/qformer/qformer_model.h"
 
@@ -16,24 +16,12 @@ namespace capbench::blip2 {
 
 namespace {
 
-std::string shape_of(at::IntArrayRef sizes) {
-  std::string s = "[";
-  for (size_t i = 0; i < sizes.size(); ++i) s += (i ? "," : "") + std::to_string(sizes[i]);
-  return s + "]";
-}
-
 class QFormerBridge : public Bridge {
  public:
   explicit QFormerBridge(ComponentContext& ctx)
-      : checkpoint_(Checkpoint::open(ctx.checkpoint)),
-        device_(parse_device(ctx.device.empty() ? "cpu" : ctx.device)),
-        dtype_(parse_dtype(ctx.dtype.empty() ? "fp32" : ctx.dtype)) {
-    nn::use_all_cores();
-    nn::check_compute_dtype(dtype_, device_, "qformer");
+      : place_(nn::place(ctx, "qformer")), checkpoint_(Checkpoint::open(ctx.checkpoint, ctx.weights)) {
     config_ = Blip2Config::from_path(checkpoint_.folder());
-    LoadOptions options;
-    options.dtype = dtype_;
-    options.device = device_;
+    const LoadOptions options{place_.dtype, place_.device};
 
     qformer_ = std::make_shared<QFormer>(config_.qformer);
     LoadOptions qformer_options = options;
@@ -41,25 +29,27 @@ class QFormerBridge : public Bridge {
     for (const auto& name : checkpoint_.names("qformer.")) names.push_back(name.substr(std::string("qformer.").size()));
     qformer_options.ignore = qformer_text_side_names(names);
     load_module(*qformer_, checkpoint_, "qformer.", qformer_options);
+    qformer_->loaded();
 
     projection_ = std::make_shared<nn::Linear>(config_.qformer.hidden_size, config_.text_hidden_size);
     load_module(*projection_, checkpoint_, "language_projection.", options);
+    projection_->prepare();
 
     if (!checkpoint_.contains("query_tokens"))
       throw Error(checkpoint_.folder().string() + ": checkpoint lacks tensor query_tokens");
     const std::vector<int64_t> expected{1, config_.num_query_tokens, config_.qformer.hidden_size};
     if (checkpoint_.info("query_tokens").shape != expected)
       throw Error(checkpoint_.folder().string() + ": tensor query_tokens has shape " +
-                  shape_of(checkpoint_.info("query_tokens").shape) + ", config.json implies " + shape_of(expected));
-    query_tokens_ = checkpoint_.load("query_tokens", dtype_, device_);
+                  c10::str(at::IntArrayRef(checkpoint_.info("query_tokens").shape)) + ", config.json implies " + c10::str(at::IntArrayRef(expected)));
+    query_tokens_ = checkpoint_.load("query_tokens", place_.dtype, place_.device);
   }
 
   Output bridge(const at::Tensor& image_features, bool want_hidden_states) override {
     if (image_features.dim() != 3 || image_features.size(2) != config_.qformer.encoder_hidden_size)
       throw Error("qformer: image features must be [B,N," + std::to_string(config_.qformer.encoder_hidden_size) +
-                  "], got " + shape_of(image_features.sizes()));
+                  "], got " + c10::str(image_features.sizes()));
     c10::InferenceMode inference;
-    QFormerOutput q = qformer_->forward(query_tokens_, image_features.to(device_, dtype_), want_hidden_states);
+    QFormerOutput q = qformer_->forward(query_tokens_, image_features.to(place_.device, place_.dtype), want_hidden_states);
     Output out;
     out.soft_prompt = projection_->forward(q.last_hidden_state);
     out.last_hidden_state = std::move(q.last_hidden_state);
@@ -68,9 +58,8 @@ class QFormerBridge : public Bridge {
   }
 
  private:
+  nn::Placement place_;
   Checkpoint checkpoint_;
-  c10::Device device_;
-  at::ScalarType dtype_;
   Blip2Config config_;
   std::shared_ptr<QFormer> qformer_;
   std::shared_ptr<nn::Linear> projection_;

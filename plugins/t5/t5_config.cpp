@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 #include "core/json_file.h"
-#include "core/nn/layers.h"
+#include "core/nn/activations.h"
 
 namespace capbench::t5 {
 

@@ -12,7 +12,7 @@ namespace capbench::t5 {
 
 class T5Decoder : public TextDecoder {
  public:
-  explicit T5Decoder(T5Model model);
+  explicit T5Decoder(std::shared_ptr<T5Model> model);
 
   const DecoderSpec& spec() const override { return spec_; }
   Start start(const at::Tensor& soft_prompt, const at::Tensor& prompt_ids, const at::Tensor& prompt_mask) override;
@@ -29,7 +29,7 @@ class T5Decoder : public TextDecoder {
   Encoded encode(const at::Tensor& soft_prompt, const at::Tensor& prompt_ids, const at::Tensor& prompt_mask,
                  std::vector<at::Tensor>* hidden_states);
 
-  T5Model model_;
+  std::shared_ptr<T5Model> model_;
   DecoderSpec spec_;
 };
 

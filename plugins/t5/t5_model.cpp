@@ -1,28 +1,32 @@
 #include "plugins/t5/t5_model.h"
 
 #include <ATen/ATen.h>
-#include <c10/util/BFloat16.h>
-#include <c10/util/Half.h>
 
 #include <cmath>
-#include <limits>
+#include <tuple>
 
 #include "core/error.h"
-#include "core/nn/layers.h"
+#include "core/module_loading.h"
+#include "core/nn/attention.h"
+#include "core/nn/feed_forward.h"
+#include "core/nn/masks.h"
+#include "core/nn/module_tree.h"
 
 namespace capbench::t5 {
 
 namespace {
 
-// torch.finfo(dtype).min: what transformers multiplies masked positions by.
-double lowest(at::ScalarType dtype) {
-  switch (dtype) {
-    case at::kFloat: return std::numeric_limits<float>::lowest();
-    case at::kBFloat16: return static_cast<float>(std::numeric_limits<c10::BFloat16>::lowest());
-    case at::kHalf: return static_cast<float>(std::numeric_limits<c10::Half>::lowest());
-    case at::kDouble: return std::numeric_limits<double>::lowest();
-    default: throw Error("t5: unsupported dtype " + std::string(c10::toString(dtype)));
-  }
+// No 1/sqrt(d_kv) (T5 folds it into its weights); the softmax in float32.
+const nn::AttentionSpec kAttention{nn::ScoreScale::none(), nn::SoftmaxPrecision::float32};
+
+std::shared_ptr<nn::RMSNorm> rms_norm(const T5Config& c) {
+  return std::make_shared<nn::RMSNorm>(c.d_model, c.layer_norm_epsilon);
+}
+
+// Positions 0..n-1 as key - query: [n,n].
+at::Tensor relative_positions(int64_t n, const c10::Device& device) {
+  const at::Tensor positions = at::arange(n, at::TensorOptions().dtype(at::kLong).device(device));
+  return positions.unsqueeze(0) - positions.unsqueeze(1);
 }
 
 }  // namespace
@@ -50,158 +54,170 @@ at::Tensor relative_position_bucket(const at::Tensor& relative_position, bool bi
   return buckets + at::where(is_small, distance, if_large);
 }
 
-T5Model::T5Model(T5Config config, T5Weights weights) : config_(std::move(config)), weights_(std::move(weights)) {}
-
-at::Tensor T5Model::embed(const at::Tensor& ids) const { return at::embedding(weights_.shared, ids); }
-
-at::Tensor T5Model::padding_bias(const at::Tensor& mask) const {
-  at::Tensor m = mask.to(device()).to(dtype()).unsqueeze(1).unsqueeze(1);
-  return (1.0 - m) * lowest(dtype());
+T5AttentionLayer::T5AttentionLayer(const T5Config& c, const std::string& kind, bool relative_bias)
+    : heads_(c.num_heads) {
+  auto attention = nn::level(*this, kind);
+  q_ = attention->register_module("q", std::make_shared<nn::Linear>(c.d_model, c.inner_dim(), false));
+  k_ = attention->register_module("k", std::make_shared<nn::Linear>(c.d_model, c.inner_dim(), false));
+  v_ = attention->register_module("v", std::make_shared<nn::Linear>(c.d_model, c.inner_dim(), false));
+  o_ = attention->register_module("o", std::make_shared<nn::Linear>(c.inner_dim(), c.d_model, false));
+  if (relative_bias)
+    relative_attention_bias_ = attention->register_module(
+        "relative_attention_bias", std::make_shared<nn::Embedding>(c.relative_attention_num_buckets, c.num_heads));
+  layer_norm_ = register_module("layer_norm", rms_norm(c));
 }
 
-at::Tensor T5Model::norm(const at::Tensor& x, const at::Tensor& weight) const {
-  // The mean square is taken in float32 even for bf16 activations.
-  at::Tensor xf = x.to(at::kFloat);
-  at::Tensor variance = xf.pow(2).mean(-1, /*keepdim=*/true);
-  at::Tensor h = xf * at::rsqrt(variance + config_.layer_norm_epsilon);
-  if (weight.scalar_type() == at::kHalf || weight.scalar_type() == at::kBFloat16) h = h.to(weight.scalar_type());
-  return weight * h;
+at::Tensor T5AttentionLayer::attend(const at::Tensor& h, const at::Tensor& q, const at::Tensor& k,
+                                    const at::Tensor& v, const at::Tensor& bias) const {
+  return h + o_->forward(nn::attention(q, k, v, bias, kAttention));
 }
 
-at::Tensor T5Model::feed_forward(const at::Tensor& x, const FeedForwardWeights& w) const {
-  at::Tensor normed = norm(x, w.norm);
-  at::Tensor inner = nn::activation(config_.dense_act_fn, nn::linear(normed, w.wi_0));
-  if (config_.is_gated_act) inner = inner * nn::linear(normed, w.wi_1);
-  if (inner.scalar_type() != w.wo.scalar_type()) inner = inner.to(w.wo.scalar_type());
-  return nn::linear(inner, w.wo);
+at::Tensor T5AttentionLayer::self_attention(const at::Tensor& h, const at::Tensor& bias, nn::KvCache* cache,
+                                            size_t layer) const {
+  const at::Tensor x = layer_norm_->forward(h);
+  auto [k, v] = keys_values(x);
+  if (cache) std::tie(k, v) = cache->append(layer, k, v);
+  return attend(h, nn::split_heads(q_->forward(x), heads_), k, v, bias);
 }
 
-at::Tensor T5Model::split_heads(const at::Tensor& x) const {
-  return x.view({x.size(0), x.size(1), config_.num_heads, config_.d_kv}).transpose(1, 2);
+at::Tensor T5AttentionLayer::cross_attention(const at::Tensor& h, const at::Tensor& keys, const at::Tensor& values,
+                                             const at::Tensor& bias) const {
+  return attend(h, nn::split_heads(q_->forward(layer_norm_->forward(h)), heads_), keys, values, bias);
 }
 
-at::Tensor T5Model::attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias,
-                           const at::Tensor& o) const {
-  at::Tensor scores = at::matmul(q, k.transpose(-1, -2));  // no 1/sqrt(d_kv): T5 folds it into the weights
-  scores.add_(bias);
-  at::Tensor weights = scores.scalar_type() == at::kFloat ? at::softmax(scores, -1)
-                                                          : at::softmax(scores, -1, at::kFloat).to(scores.scalar_type());
-  at::Tensor out = at::matmul(weights, v).transpose(1, 2);
-  return nn::linear(out.reshape({out.size(0), out.size(1), config_.inner_dim()}), o);
+std::pair<at::Tensor, at::Tensor> T5AttentionLayer::keys_values(const at::Tensor& source) const {
+  return {nn::split_heads(k_->forward(source), heads_), nn::split_heads(v_->forward(source), heads_)};
 }
 
-at::Tensor T5Model::position_bias(const at::Tensor& relative_position, bool bidirectional,
-                                  const at::Tensor& table) const {
-  at::Tensor buckets = relative_position_bucket(relative_position, bidirectional, config_.relative_attention_num_buckets,
-                                                config_.relative_attention_max_distance);
-  return at::embedding(table, buckets).permute({2, 0, 1}).unsqueeze(0);
+T5FeedForwardLayer::T5FeedForwardLayer(const T5Config& c) : act_(c.dense_act_fn) {
+  auto dense = nn::level(*this, "DenseReluDense");
+  if (c.is_gated_act) {
+    wi_0_ = dense->register_module("wi_0", std::make_shared<nn::Linear>(c.d_model, c.d_ff, false));
+    wi_1_ = dense->register_module("wi_1", std::make_shared<nn::Linear>(c.d_model, c.d_ff, false));
+  } else {
+    wi_0_ = dense->register_module("wi", std::make_shared<nn::Linear>(c.d_model, c.d_ff, false));
+  }
+  wo_ = dense->register_module("wo", std::make_shared<nn::Linear>(c.d_ff, c.d_model, false));
+  layer_norm_ = register_module("layer_norm", rms_norm(c));
 }
+
+at::Tensor T5FeedForwardLayer::forward(const at::Tensor& h) const {
+  const at::Tensor x = layer_norm_->forward(h);
+  return h + (wi_1_ ? nn::gated_feed_forward(x, *wi_0_, *wi_1_, act_, *wo_) : nn::feed_forward(x, *wi_0_, act_, *wo_));
+}
+
+T5Block::T5Block(const T5Config& c, bool decoder, bool first) {
+  auto layer = nn::level(*this, "layer");
+  self_attention = layer->register_module("0", std::make_shared<T5AttentionLayer>(c, "SelfAttention", first));
+  if (decoder) cross_attention = layer->register_module("1", std::make_shared<T5AttentionLayer>(c, "EncDecAttention", false));
+  feed_forward = layer->register_module(decoder ? "2" : "1", std::make_shared<T5FeedForwardLayer>(c));
+}
+
+T5Stack::T5Stack(const T5Config& c, bool decoder)
+    : bidirectional(!decoder),
+      num_buckets(c.relative_attention_num_buckets),
+      max_distance(c.relative_attention_max_distance) {
+  blocks = nn::layer_list<T5Block>(*this, "block", decoder ? c.num_decoder_layers : c.num_layers,
+                                   [&](int64_t i) { return std::make_shared<T5Block>(c, decoder, i == 0); });
+  final_layer_norm = register_module("final_layer_norm", rms_norm(c));
+}
+
+at::Tensor T5Stack::position_bias(const at::Tensor& relative_position) const {
+  const at::Tensor buckets = relative_position_bucket(relative_position, bidirectional, num_buckets, max_distance);
+  return blocks.front()->self_attention->relative_attention_bias().forward(buckets).permute({2, 0, 1}).unsqueeze(0);
+}
+
+T5Model::T5Model(T5Config config, const Checkpoint& checkpoint, const std::string& prefix, const nn::Placement& place)
+    : config_(std::move(config)), place_(place) {
+  const T5Config& c = config_;
+  shared_ = register_module("shared", std::make_shared<nn::Embedding>(c.vocab_size, c.d_model));
+  encoder_ = register_module("encoder", std::make_shared<T5Stack>(c, false));
+  decoder_ = register_module("decoder", std::make_shared<T5Stack>(c, true));
+  if (!c.tie_word_embeddings) lm_head_ = register_module("lm_head", std::make_shared<nn::Linear>(c.d_model, c.vocab_size, false));
+
+  LoadOptions options{place.dtype, place.device};
+  // The embeddings are one tensor in transformers; older exports also store the
+  // stacks' copies (and the lm_head even when it is tied to them).
+  options.tied["shared.weight"] = "encoder.embed_tokens.weight";
+  options.ignore = {"encoder.embed_tokens.weight", "decoder.embed_tokens.weight"};
+  if (c.tie_word_embeddings) options.ignore.insert("lm_head.weight");
+  load_module(*this, checkpoint, prefix, options);
+  if (c.tie_word_embeddings) lm_head_ = register_module("lm_head", std::make_shared<nn::Linear>(shared_->weight()));
+  nn::prepare(*this);
+}
+
+at::Tensor T5Model::embed(const at::Tensor& ids) const { return shared_->forward(ids); }
 
 at::Tensor T5Model::encode(const at::Tensor& inputs_embeds, const at::Tensor& padding_bias,
                            std::vector<at::Tensor>* hidden_states) const {
-  const int64_t length = inputs_embeds.size(1);
-  at::Tensor positions = at::arange(length, at::TensorOptions().dtype(at::kLong).device(device()));
-  at::Tensor relative = positions.unsqueeze(0) - positions.unsqueeze(1);  // key - query
-  at::Tensor bias = position_bias(relative, /*bidirectional=*/true, weights_.encoder_relative_bias) + padding_bias;
+  const at::Tensor bias = encoder_->position_bias(relative_positions(inputs_embeds.size(1), place_.device)) + padding_bias;
   at::Tensor h = inputs_embeds;
-  for (const auto& block : weights_.encoder) {
+  for (const auto& block : encoder_->blocks) {
     if (hidden_states) hidden_states->push_back(h);
-    const auto& a = block.self_attention;
-    at::Tensor x = norm(h, a.norm);
-    h = h + attend(split_heads(nn::linear(x, a.q)), split_heads(nn::linear(x, a.k)), split_heads(nn::linear(x, a.v)),
-                   bias, a.o);
-    h = h + feed_forward(h, block.feed_forward);
+    h = block->feed_forward->forward(block->self_attention->self_attention(h, bias, nullptr, 0));
   }
-  at::Tensor out = norm(h, weights_.encoder_final_norm);
+  at::Tensor out = encoder_->final_layer_norm->forward(h);
   if (hidden_states) hidden_states->push_back(out);
   return out;
 }
 
-CrossAttentionCache T5Model::cross_attention_cache(const at::Tensor& encoder_output) const {
-  CrossAttentionCache cache;
-  for (const auto& block : weights_.decoder) {
-    cache.keys.push_back(split_heads(nn::linear(encoder_output, block.cross_attention.k)).contiguous());
-    cache.values.push_back(split_heads(nn::linear(encoder_output, block.cross_attention.v)).contiguous());
+void T5Model::start_state(T5State& state, const at::Tensor& encoder_output, const at::Tensor& padding_bias) const {
+  const int64_t rows = encoder_output.size(0), length = encoder_output.size(1);
+  const auto layers = static_cast<int64_t>(decoder_->blocks.size());
+  state.padding_bias = padding_bias;
+  state.cross.allocate(layers, rows, config_.num_heads, config_.d_kv, length, place_.options());
+  for (size_t i = 0; i < decoder_->blocks.size(); ++i) {
+    auto [k, v] = decoder_->blocks[i]->cross_attention->keys_values(encoder_output);
+    state.cross.append(i, k, v);
   }
-  return cache;
+  state.cross.advance(length);
+  state.self.allocate(layers, rows, config_.num_heads, config_.d_kv, nn::KvCache::capacity_for(1), place_.options());
 }
 
-at::Tensor T5Model::decode(const at::Tensor& decoder_ids, const CrossAttentionCache& cross,
+at::Tensor T5Model::decode(const at::Tensor& decoder_ids, const at::Tensor& encoder_output,
                            const at::Tensor& padding_bias, std::vector<at::Tensor>* hidden_states) const {
   const int64_t length = decoder_ids.size(1);
-  at::Tensor positions = at::arange(length, at::TensorOptions().dtype(at::kLong).device(device()));
-  at::Tensor relative = positions.unsqueeze(0) - positions.unsqueeze(1);  // key - query
-  at::Tensor causal_mask = (1.0 - relative.le(0).to(dtype())) * lowest(dtype());
-  at::Tensor self_bias = position_bias(relative, /*bidirectional=*/false, weights_.decoder_relative_bias) + causal_mask;
+  const at::Tensor self_bias = decoder_->position_bias(relative_positions(length, place_.device)) +
+                               nn::additive_mask(nn::causal_keep(length, place_.device), place_.dtype);
   at::Tensor h = embed(decoder_ids);
-  for (size_t i = 0; i < weights_.decoder.size(); ++i) {
+  for (const auto& block : decoder_->blocks) {
     if (hidden_states) hidden_states->push_back(h);
-    const auto& block = weights_.decoder[i];
-    const auto& a = block.self_attention;
-    at::Tensor x = norm(h, a.norm);
-    h = h + attend(split_heads(nn::linear(x, a.q)), split_heads(nn::linear(x, a.k)), split_heads(nn::linear(x, a.v)),
-                   self_bias, a.o);
-    const auto& c = block.cross_attention;
-    h = h + attend(split_heads(nn::linear(norm(h, c.norm), c.q)), cross.keys[i], cross.values[i], padding_bias, c.o);
-    h = h + feed_forward(h, block.feed_forward);
+    auto [keys, values] = block->cross_attention->keys_values(encoder_output);
+    h = block->self_attention->self_attention(h, self_bias, nullptr, 0);
+    h = block->feed_forward->forward(block->cross_attention->cross_attention(h, keys, values, padding_bias));
   }
-  at::Tensor out = norm(h, weights_.decoder_final_norm);
+  at::Tensor out = decoder_->final_layer_norm->forward(h);
   if (hidden_states) hidden_states->push_back(out);
   return out;
 }
 
-SelfAttentionCache T5Model::empty_self_attention_cache(int64_t rows) const {
-  SelfAttentionCache cache;
-  cache.keys.resize(weights_.decoder.size());
-  cache.values.resize(weights_.decoder.size());
-  for (auto& t : cache.keys) t = at::empty({rows, config_.num_heads, 0, config_.d_kv}, weights_.shared.options());
-  for (auto& t : cache.values) t = at::empty({rows, config_.num_heads, 0, config_.d_kv}, weights_.shared.options());
-  return cache;
-}
-
-void T5Model::grow(SelfAttentionCache& cache, int64_t capacity) const {
-  for (auto* buffers : {&cache.keys, &cache.values}) {
-    for (auto& buffer : *buffers) {
-      at::Tensor bigger = at::empty({buffer.size(0), buffer.size(1), capacity, buffer.size(3)}, buffer.options());
-      bigger.narrow(2, 0, cache.length).copy_(buffer.narrow(2, 0, cache.length));
-      buffer = bigger;
-    }
+at::Tensor T5Model::decode_step(const at::Tensor& tokens, T5State& state) const {
+  nn::KvCache& self = state.self;
+  self.reserve_more(1);
+  const int64_t capacity = self.capacity(), p = self.length();
+  if (!state.bias_by_reversed_distance.defined() || state.bias_by_reversed_distance.size(3) != capacity) {
+    // Query position capacity-1 against every key: distances capacity-1 ... 0.
+    const at::Tensor keys = at::arange(capacity, at::TensorOptions().dtype(at::kLong).device(place_.device));
+    state.bias_by_reversed_distance = decoder_->position_bias((keys - (capacity - 1)).unsqueeze(0));
   }
-  // Query position capacity-1 against every key: distances capacity-1 ... 0.
-  at::Tensor keys = at::arange(capacity, at::TensorOptions().dtype(at::kLong).device(device()));
-  at::Tensor relative = (keys - (capacity - 1)).unsqueeze(0);
-  cache.bias_by_reversed_distance = position_bias(relative, /*bidirectional=*/false, weights_.decoder_relative_bias);
-  cache.capacity = capacity;
-}
-
-at::Tensor T5Model::decode_step(const at::Tensor& tokens, SelfAttentionCache& cache, const CrossAttentionCache& cross,
-                                const at::Tensor& padding_bias) const {
-  const int64_t p = cache.length;
-  if (p == cache.capacity) grow(cache, std::max<int64_t>(16, 2 * cache.capacity));
-  at::Tensor self_bias = cache.bias_by_reversed_distance.narrow(3, cache.capacity - 1 - p, p + 1);
+  const at::Tensor self_bias = state.bias_by_reversed_distance.narrow(3, capacity - 1 - p, p + 1);
   at::Tensor h = embed(tokens.reshape({-1, 1}));
-  for (size_t i = 0; i < weights_.decoder.size(); ++i) {
-    const auto& block = weights_.decoder[i];
-    const auto& a = block.self_attention;
-    at::Tensor x = norm(h, a.norm);
-    at::Tensor keys = cache.keys[i].narrow(2, 0, p + 1);
-    at::Tensor values = cache.values[i].narrow(2, 0, p + 1);
-    keys.narrow(2, p, 1).copy_(split_heads(nn::linear(x, a.k)));
-    values.narrow(2, p, 1).copy_(split_heads(nn::linear(x, a.v)));
-    h = h + attend(split_heads(nn::linear(x, a.q)), keys, values, self_bias, a.o);
-    const auto& c = block.cross_attention;
-    h = h + attend(split_heads(nn::linear(norm(h, c.norm), c.q)), cross.keys[i], cross.values[i], padding_bias, c.o);
-    h = h + feed_forward(h, block.feed_forward);
+  for (size_t i = 0; i < decoder_->blocks.size(); ++i) {
+    const T5Block& block = *decoder_->blocks[i];
+    h = block.self_attention->self_attention(h, self_bias, &self, i);
+    h = block.cross_attention->cross_attention(h, state.cross.keys(i), state.cross.values(i), state.padding_bias);
+    h = block.feed_forward->forward(h);
   }
-  cache.length = p + 1;
-  return norm(h, weights_.decoder_final_norm).squeeze(1);
+  self.advance(1);
+  return decoder_->final_layer_norm->forward(h).squeeze(1);
 }
 
 at::Tensor T5Model::logits(const at::Tensor& decoder_output) const {
   // Tied embeddings: transformers rescales the decoder output before the shared matrix.
-  at::Tensor x = config_.tie_word_embeddings ? decoder_output * std::pow(static_cast<double>(config_.d_model), -0.5)
-                                             : decoder_output;
-  return nn::linear(x, weights_.lm_head).to(at::kFloat);
+  const at::Tensor x = config_.tie_word_embeddings
+                           ? decoder_output * std::pow(static_cast<double>(config_.d_model), -0.5)
+                           : decoder_output;
+  return lm_head_->forward(x).to(at::kFloat);
 }
 
 }  // namespace capbench::t5

@@ -11,6 +11,7 @@
 #include "core/settings.h"
 #include "datasets/dataset.h"
 #include "metrics/metrics.h"
+#include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 using capbench::Experiment;
@@ -18,13 +19,11 @@ using capbench::load_experiment;
 
 namespace {
 
-// A scratch folder per test case, under the build tree.
+// A scratch folder per test case.
 struct Scratch {
-  fs::path dir;
-  explicit Scratch(const std::string& name) : dir(fs::path(CAPBENCH_BINARY_DIR) / "test-scratch" / "experiment" / name) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
+  capbench::testing::TempDir temp;
+  fs::path dir = temp.path();
+  explicit Scratch(const std::string& /*name*/) {}
   fs::path write(const std::string& name, const std::string& text) const {
     fs::path p = dir / name;
     fs::create_directories(p.parent_path());
@@ -208,7 +207,7 @@ TEST_CASE("mistakes are reported with file:line:column and the dotted key") {
 }
 
 TEST_CASE("every shipped experiment loads, and its dataset settings are accepted") {
-  const fs::path source(CAPBENCH_SOURCE_DIR);
+  const fs::path source = capbench::testing::source_dir();
   int checked = 0;
   for (const auto& entry : fs::directory_iterator(source / "experiments")) {
     if (entry.path().extension() != ".toml") continue;
@@ -224,4 +223,43 @@ TEST_CASE("every shipped experiment loads, and its dataset settings are accepted
     ++checked;
   }
   CHECK(checked >= 4);
+}
+
+TEST_CASE("weights: a weights file beside the checkpoint, per model or component, swept like it") {
+  Scratch s("weights");
+  const std::string base = R"(name = "t"
+dataset = { kind = "folder", root = "images" }
+model = { checkpoint = "models/blip2", weights = "lavis/model.pth" }
+encoder = { plugin = "blip2-vision" }
+bridge = { plugin = "qformer" }
+decoder = { plugin = "opt", weights = "other.pth" }
+generate = { max_new_tokens = 20 }
+)";
+  Experiment e = load_experiment(s.write("exp.toml", base + R"(
+[[variant]]
+name = "lavis"
+[[variant]]
+name = "hf"
+"model.weights" = "lavis/finetuned.pth"
+)"));
+  REQUIRE(e.runs.size() == 2);
+  CHECK(e.runs[0].encoder.weights == (s.dir / "lavis/model.pth").lexically_normal());
+  CHECK(e.runs[0].bridge.weights == e.runs[0].encoder.weights);
+  CHECK(e.runs[0].decoder.weights == (s.dir / "other.pth").lexically_normal());
+  CHECK(e.runs[1].encoder.weights == (s.dir / "lavis/finetuned.pth").lexically_normal());
+  CHECK(e.runs[0].image_side_key != e.runs[1].image_side_key);  // other weights, other image features
+  CHECK(e.runs[1].label == "hf");
+
+  // Without weights the settings (and so the run ids) are what they were before the key existed.
+  Experiment plain = load_experiment(s.write("plain.toml", kBase));
+  CHECK(plain.runs[0].encoder.weights.empty());
+  CHECK(plain.runs[0].settings_json.find("weights") == std::string::npos);
+
+  // Resolved against the file that wrote them, through extends.
+  s.write("base/base.toml", base);
+  Experiment child = load_experiment(s.write("child.toml", "extends = \"base/base.toml\"\n"));
+  CHECK(child.runs[0].encoder.weights == (s.dir / "base/lavis/model.pth").lexically_normal());
+  // The scorer reads its folder's weights: the key goes to the plugin, which does not know it.
+  Experiment scored = load_experiment(s.write("scored.toml", std::string(kBase) + "scorer = { checkpoint = \"m\", weights = \"x.pth\" }\n"));
+  CHECK(scored.scorer.component.weights.empty());
 }

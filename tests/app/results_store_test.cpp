@@ -7,6 +7,7 @@
 
 #include "app/results_store.h"
 #include "core/error.h"
+#include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 using namespace capbench;
@@ -14,8 +15,8 @@ using namespace capbench;
 namespace {
 
 fs::path fresh(const std::string& name) {
-  fs::path dir = fs::path(CAPBENCH_BINARY_DIR) / "test-scratch" / "results_store";
-  fs::create_directories(dir);
+  static const capbench::testing::TempDir scratch;
+  const fs::path& dir = scratch.path();
   fs::path file = dir / name;
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(file.string() + suffix);
   return file;
@@ -111,7 +112,7 @@ TEST_CASE("merging two databases unions their rows") {
     ResultsStore other(fresh("other.sqlite"));
     other.put_run({"r1", 0, "base", "", "{\"different\":1}", "{}"});
   }
-  CHECK_THROWS_AS(m.merge_from(fs::path(CAPBENCH_BINARY_DIR) / "test-scratch" / "results_store" / "other.sqlite"), Error);
+  CHECK_THROWS_AS(m.merge_from(fresh("other.sqlite")), Error);
   CHECK_THROWS_AS(m.merge_from(fresh("missing.sqlite")), Error);
 }
 
@@ -181,4 +182,19 @@ TEST_CASE("a file that is not a results database is named as such") {
   fs::path file = fresh("not-a-db.sqlite");
   std::ofstream(file) << "this is a text file, long enough to have a header of sorts, but not SQLite at all....";
   CHECK_THROWS_WITH_AS(ResultsStore{file}, doctest::Contains("not a capbench results database, or a damaged one"), Error);
+}
+
+TEST_CASE("a database records its schema version; a newer one is refused with the file named") {
+  fs::path file = fresh("schema.sqlite");
+  {
+    ResultsStore store(file);
+    CHECK(store.meta("schema_version") == std::optional<std::string>("2"));
+    store.set_meta("schema_version", "3");
+  }
+  try {
+    ResultsStore newer(file);
+    FAIL("a newer schema opened");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find(file.string() + ": results database of schema version 3") == 0);
+  }
 }

@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "metrics/metrics.h"
 #include "tests/app/runner_fakes.h"
+#include "tests/test_support.h"
 
 extern char** environ;
 
@@ -26,7 +27,8 @@ using runner_fakes::FakeComponents;
 namespace {
 
 fs::path scratch(const std::string& name) {
-  fs::path dir = fs::path(CAPBENCH_BINARY_DIR) / "test-scratch" / "runner" / name;
+  static const capbench::testing::TempDir root;
+  fs::path dir = root / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;

@@ -9,21 +9,19 @@
 
 #include "core/error.h"
 #include "core/json_file.h"
+#include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 using capbench::Blip2Config;
 
 namespace {
 
-const fs::path kFixtures = fs::path(CAPBENCH_SOURCE_DIR) / "tests/fixtures";
+const fs::path kFixtures = capbench::testing::fixture();
 
 struct ConfigFile {
-  fs::path path;
-  explicit ConfigFile(const std::string& text) {
-    path = fs::temp_directory_path() / ("capbench-blip2-config-" + std::to_string(getpid()) + ".json");
-    std::ofstream(path) << text;
-  }
-  ~ConfigFile() { fs::remove(path); }
+  capbench::testing::TempDir dir;
+  fs::path path = dir / "config.json";
+  explicit ConfigFile(const std::string& text) { capbench::testing::write_text(path, text); }
 };
 
 }  // namespace

@@ -1,11 +1,8 @@
 #include "core/checkpoint.h"
 
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 #include <torch/torch.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -16,37 +13,6 @@
 using capbench::Checkpoint;
 using namespace capbench::testing;
 namespace fs = std::filesystem;
-
-namespace {
-
-// Runs `capbench ARGS`, returning its exit status and stdout (stderr joins stdout).
-std::pair<int, std::string> run_capbench(const std::string& args) {
-  const char* bin = std::getenv("CAPBENCH_BIN");
-  std::string binary = bin ? bin : std::string(CAPBENCH_BINARY_DIR) + "/capbench";
-  REQUIRE_MESSAGE(fs::exists(binary), "build the capbench target first: " << binary);
-  FILE* pipe = ::popen(("'" + binary + "' " + args + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  char buffer[4096];
-  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-// The error message of opening `path`, checked to be one line naming `what`.
-std::string open_error(const fs::path& path) {
-  try {
-    Checkpoint::open(path);
-  } catch (const capbench::Error& e) {
-    std::string message = e.what();
-    CHECK_MESSAGE(message.find('\n') == std::string::npos, message);
-    return message;
-  }
-  FAIL("opening " << path << " did not fail");
-  return "";
-}
-
-}  // namespace
 
 TEST_CASE("every fixture checkpoint opens: single files, fp16 and BF16 shards") {
   for (const char* folder : {"blip2-opt-tiny", "blip2-opt-tiny-fp16", "blip2-opt-tiny-sharded", "blip2-t5-tiny", "minilm-tiny"}) {
@@ -246,16 +212,19 @@ TEST_CASE("bad checkpoints fail with one line naming the file and the tensor") {
     CHECK(open_error(index(R"({"weight_map": )")).find("malformed JSON") != std::string::npos);
     CHECK((Checkpoint::open(index(R"({"weight_map": {"a": "part-1.safetensors"}})")).names() == std::vector<std::string>{"a"}));
   }
-  SUBCASE("folders without weights, or with only a pickled checkpoint") {
+  SUBCASE("folders without weights, or with weights under names a snapshot does not use") {
     fs::create_directories(dir / "nothing");
     std::ofstream(dir / "nothing/config.json") << "{}";
-    CHECK(open_error(dir / "nothing").find("nothing: no weights: neither model.safetensors nor model.safetensors.index.json") != std::string::npos);
+    CHECK(open_error(dir / "nothing").find("nothing: no weights: none of model.safetensors, model.safetensors.index.json, "
+                                           "pytorch_model.bin, pytorch_model.bin.index.json") != std::string::npos);
+    fs::create_directories(dir / "other");
+    std::ofstream(dir / "other/weights.pth") << "PK";
+    std::ofstream(dir / "other/a.safetensors") << "";
+    std::string message = open_error(dir / "other");
+    CHECK(message.find("(it holds a.safetensors, weights.pth; pass one of those files") != std::string::npos);
     fs::create_directories(dir / "pickle");
     std::ofstream(dir / "pickle/pytorch_model.bin") << "PK";
-    std::string message = open_error(dir / "pickle");
-    CHECK(message.find("pickle: holds only pytorch_model.bin") != std::string::npos);
-    CHECK(message.find("save_pretrained(OUT, safe_serialization=True)") != std::string::npos);
-    CHECK(open_error(dir / "pickle/pytorch_model.bin").find("does not read") != std::string::npos);
+    CHECK(open_error(dir / "pickle").find("pytorch_model.bin: empty or truncated (2 bytes)") != std::string::npos);
     CHECK(open_error(dir / "absent").find("absent: no such checkpoint folder or file") != std::string::npos);
   }
 }

@@ -6,7 +6,6 @@
 #include <doctest/doctest.h>
 #include <sys/resource.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <opencv2/core.hpp>
@@ -17,6 +16,7 @@
 #include "core/image/image_decoder.h"
 #include "core/image/image_error.h"
 #include "core/image/pillow_resample.h"
+#include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 using capbench::ImageProcessor;
@@ -24,7 +24,7 @@ using capbench::ImageProcessorConfig;
 
 namespace {
 
-const fs::path kImages = fs::path(CAPBENCH_SOURCE_DIR) / "tests/fixtures/images";
+const fs::path kImages = capbench::testing::fixture("images");
 
 const capbench::Checkpoint& references() {
   static const capbench::Checkpoint refs = capbench::Checkpoint::open(kImages / "references.safetensors");
@@ -37,13 +37,8 @@ ImageProcessor fixture_processor() { return ImageProcessor(ImageProcessorConfig:
 
 // A scratch folder removed at the end of the test.
 struct ScratchDir {
-  fs::path path;
-  ScratchDir() {
-    path = fs::temp_directory_path() / ("capbench-image-test-" + std::to_string(getpid()) + "-" +
-                                        std::to_string(reinterpret_cast<uintptr_t>(this)));
-    fs::create_directories(path);
-  }
-  ~ScratchDir() { fs::remove_all(path); }
+  capbench::testing::TempDir temp;
+  const fs::path& path = temp.path();
 };
 
 std::vector<char> read_bytes(const fs::path& file) {
@@ -115,7 +110,7 @@ TEST_CASE("a batch stacks the single images and equals the BLIP-2 fixture's pixe
   const ImageProcessor processor = fixture_processor();
   const torch::Tensor batch = processor.load_batch({kImages / kFiles[0], kImages / kFiles[1]});
   const capbench::Checkpoint model_refs = capbench::Checkpoint::open(
-      fs::path(CAPBENCH_SOURCE_DIR) / "tests/fixtures/blip2-opt-tiny/references.safetensors");
+      capbench::testing::fixture("blip2-opt-tiny/references.safetensors"));
   const torch::Tensor expected = model_refs.view("pixel_values");
   REQUIRE(batch.sizes() == expected.sizes());
   CHECK(batch.sub(expected).abs().max().item<double>() <= 1e-6);

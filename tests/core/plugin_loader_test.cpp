@@ -5,12 +5,13 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "tests/test_support.h"
 
 using capbench::PluginRegistry;
 namespace fs = std::filesystem;
 
 namespace {
-fs::path fixture_dir(const std::string& name) { return fs::path(CAPBENCH_BINARY_DIR) / "test-plugins" / name; }
+fs::path fixture_dir(const std::string& name) { return capbench::testing::binary_dir() / "test-plugins" / name; }
 std::string problems_of(const PluginRegistry& r) {
   std::string all;
   for (const auto& p : r.problems()) all += p + "\n";

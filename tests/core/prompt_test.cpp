@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/prompt.h"
+#include "tests/test_support.h"
 
 using namespace capbench;
 
@@ -22,7 +23,8 @@ TEST_CASE("context turns from flags and files") {
   CHECK(turn.answer == "a tower");
   CHECK_THROWS_WITH_AS(parse_turn("no answer"), doctest::Contains("question=answer"), Error);
 
-  const auto file = std::filesystem::temp_directory_path() / "capbench_prompt_test_context.txt";
+  const capbench::testing::TempDir dir;
+  const auto file = dir / "context.txt";
   std::ofstream(file) << "what is it?\ta tower\n\nhow tall?=very\r\n";
   const auto turns = read_context_file(file);
   REQUIRE(turns.size() == 2);
@@ -31,5 +33,4 @@ TEST_CASE("context turns from flags and files") {
   CHECK(turns[1].answer == "very");
   std::ofstream(file) << "just text\n";
   CHECK_THROWS_WITH_AS(read_context_file(file), doctest::Contains(":1:"), Error);
-  std::filesystem::remove(file);
 }

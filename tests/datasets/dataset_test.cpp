@@ -5,11 +5,11 @@
 
 #include <doctest/doctest.h>
 #include <toml++/toml.h>
-#include <unistd.h>
 
 #include <fstream>
 
 #include "core/error.h"
+#include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 using capbench::Dataset;
@@ -17,18 +17,7 @@ using capbench::Settings;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "capbench-dataset-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using capbench::testing::TempDir;
 
 void write_file(const fs::path& file, const std::string& bytes) {
   fs::create_directories(file.parent_path());

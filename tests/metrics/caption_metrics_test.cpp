@@ -12,11 +12,12 @@
 #include "metrics/ngrams.h"
 #include "metrics/ptb_tokenize.h"
 #include "metrics/rouge.h"
+#include "tests/test_support.h"
 
 namespace {
 
 nlohmann::ordered_json reference_cases() {
-  std::ifstream in(std::string(CAPBENCH_SOURCE_DIR) + "/tests/fixtures/metrics/references.json");
+  std::ifstream in(capbench::testing::fixture("metrics/references.json"));
   REQUIRE(in);
   return nlohmann::ordered_json::parse(in)["cases"];
 }

@@ -1,7 +1,6 @@
 // `capbench score` and `capbench embed` end to end.
 #include <doctest/doctest.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -10,6 +9,7 @@
 
 #include "core/checkpoint.h"
 #include "metrics/metrics.h"
+#include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 
@@ -33,24 +33,15 @@ Result run(const std::string& arguments) {
   return {WEXITSTATUS(status), out};
 }
 
-class TempDir {
+class TempDir : public capbench::testing::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "capbench-score-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
   std::string file(const std::string& name, const std::string& content) const {
-    std::ofstream(path_ / name) << content;
-    return (path_ / name).string();
+    capbench::testing::write_text(path() / name, content);
+    return (path() / name).string();
   }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
 };
 
-const std::string kModel = std::string(CAPBENCH_SOURCE_DIR) + "/tests/fixtures/minilm-tiny";
+const std::string kModel = capbench::testing::fixture("minilm-tiny").string();
 
 }  // namespace
 

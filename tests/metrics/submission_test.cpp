@@ -5,7 +5,6 @@
 #include <doctest/doctest.h>
 #include <toml++/toml.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <fstream>
 
@@ -14,23 +13,13 @@
 #include "core/plugin_loader.h"
 #include "datasets/dataset.h"
 #include "metrics/scorer.h"
+#include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "capbench-submission-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using capbench::testing::TempDir;
 
 std::vector<std::string> lines_of(const fs::path& file) {
   std::ifstream in(file);
@@ -43,7 +32,7 @@ std::vector<std::string> lines_of(const fs::path& file) {
 
 TEST_CASE("a 3-image sdip folder gives 1,153 lines that parse back to the embeddings") {
   TempDir dir;
-  const fs::path images = fs::path(CAPBENCH_SOURCE_DIR) / "tests/fixtures/images";
+  const fs::path images = capbench::testing::fixture("images");
   fs::create_directories(dir.path() / "sdip/images");
   fs::copy_file(images / "rgb_640x480.png", dir.path() / "sdip/images/f1a2b3.png");
   fs::copy_file(images / "rgba_180x120.png", dir.path() / "sdip/images/0c9d8e.png");
@@ -55,7 +44,7 @@ TEST_CASE("a 3-image sdip folder gives 1,153 lines that parse back to the embedd
   REQUIRE(dataset.items.size() == 3);
 
   // all-MiniLM-L6-v2's output size with one random layer, and minilm-tiny's vocabulary.
-  std::ifstream vocab_in(fs::path(CAPBENCH_SOURCE_DIR) / "tests/fixtures/minilm-tiny/vocab.txt");
+  std::ifstream vocab_in(capbench::testing::fixture("minilm-tiny/vocab.txt"));
   std::vector<std::string> vocab;
   for (std::string token; std::getline(vocab_in, token);) vocab.push_back(token);
   capbench::bench::RandomMiniLMSpec spec;

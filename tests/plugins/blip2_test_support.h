@@ -9,12 +9,11 @@
 
 #include "core/checkpoint.h"
 #include "core/plugin_loader.h"
+#include "tests/test_support.h"
 
 namespace blip2_test {
 
-inline std::filesystem::path fixture(const std::string& name) {
-  return std::filesystem::path(CAPBENCH_SOURCE_DIR) / "tests/fixtures" / name;
-}
+using capbench::testing::fixture;
 
 inline const capbench::PluginRegistry& registry() {
   static const capbench::PluginRegistry r(capbench::PluginRegistry::search_path({}));
@@ -39,6 +38,21 @@ inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   REQUIRE(a.sizes() == b.sizes());
   return a.to(torch::kCPU, torch::kFloat).sub(b.to(torch::kCPU, torch::kFloat)).abs().max().item<double>();
 }
+
+// ||got - expected|| / ||expected|| (Frobenius norms), in double precision.
+inline double relative_error(const torch::Tensor& got, const torch::Tensor& expected) {
+  REQUIRE(got.sizes() == expected.sizes());
+  const torch::Tensor e = expected.to(torch::kCPU, torch::kDouble);
+  return (got.to(torch::kCPU, torch::kDouble) - e).norm().item<double>() / e.norm().item<double>();
+}
+
+// A bound on the relative error of a bf16 forward pass whose path rounds its
+// activations to bf16 `roundings` times: each rounding adds a relative error
+// of at most u = 2^-8 (8 significant bits), and the errors add at most
+// linearly. The kernels (oneDNN with AVX512_BF16, or libtorch's fallback on
+// AVX2) differ in how they accumulate, which this bound covers; a wrong
+// layer or weight gives errors of order 1.
+inline double bf16_relative_bound(int roundings) { return roundings * 0x1p-8; }
 
 #define CHECK_CLOSE(got, expected, tolerance)                     \
   do {                                                           \

@@ -15,12 +15,9 @@
 #include "core/json_file.h"
 #include "core/plugin_loader.h"
 #include "tests/plugins/hf_generate_kwargs.h"
+#include "tests/test_support.h"
 
 namespace capbench::testing {
-
-inline std::filesystem::path fixture(const std::string& name) {
-  return std::filesystem::path(CAPBENCH_SOURCE_DIR) / "tests" / "fixtures" / name;
-}
 
 inline nlohmann::json references_json(const std::string& name) {
   return read_json_file(fixture(name) / "references.json");

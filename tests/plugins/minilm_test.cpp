@@ -4,7 +4,6 @@
 #include <doctest/doctest.h>
 #include <toml++/toml.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <boost/dll/import.hpp>
 #include <fstream>
@@ -15,6 +14,7 @@
 #include "core/plugin_loader.h"
 #include "core/safetensors.h"
 #include "plugins/minilm/minilm_forward.h"
+#include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 using capbench::SentenceEmbedder;
@@ -22,7 +22,7 @@ using capbench::minilm::MiniLMForward;
 
 namespace {
 
-const fs::path kFixture = fs::path(CAPBENCH_SOURCE_DIR) / "tests/fixtures/minilm-tiny";
+const fs::path kFixture = capbench::testing::fixture("minilm-tiny");
 
 const capbench::PluginRegistry& registry() {
   static capbench::PluginRegistry r(capbench::PluginRegistry::search_path({}));
@@ -56,18 +56,7 @@ double max_difference(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "capbench-minilm-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using capbench::testing::TempDir;
 
 // A copy of the fixture whose 1_Pooling/config.json enables `mode` only, without Normalize.
 fs::path fixture_with_pooling(const fs::path& dir, const std::string& mode) {

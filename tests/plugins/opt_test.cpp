@@ -69,7 +69,8 @@ void write_identity_norm_copy(const std::filesystem::path& folder, bool elementw
 }  // namespace
 
 TEST_CASE("opt layer norms without weights (layer_norm_elementwise_affine = false) are the identity affine map") {
-  const auto dir = std::filesystem::path(CAPBENCH_BINARY_DIR) / "opt-affine-test";
+  const TempDir scratch;
+  const auto dir = scratch.path();
   write_identity_norm_copy(dir / "affine", true);
   write_identity_norm_copy(dir / "plain", false);
   const Checkpoint plain = Checkpoint::open(dir / "plain");
@@ -87,7 +88,6 @@ TEST_CASE("opt layer norms without weights (layer_norm_elementwise_affine = fals
                                    refs.view("fwd_prompt.attention_mask"), {}).logits;
   }
   CHECK(max_abs_diff(logits[0], logits[1]) < 1e-6);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("opt forward matches transformers (fp32, incl. left padding)") {

@@ -1,6 +1,5 @@
 // The qformer plugin against transformers' Blip2QFormerModel + language_projection.
 #include <torch/cuda.h>
-#include <unistd.h>
 
 #include <fstream>
 
@@ -8,8 +7,10 @@
 #include "core/safetensors.h"
 #include "tests/plugins/blip2_test_support.h"
 
+using blip2_test::bf16_relative_bound;
 using blip2_test::make;
 using blip2_test::reference;
+using blip2_test::relative_error;
 using capbench::Bridge;
 namespace fs = std::filesystem;
 
@@ -32,10 +33,9 @@ void check_against_references(const std::string& folder, const std::string& dtyp
 
 // A copy of blip2-opt-tiny whose model.safetensors has extra tensors.
 struct CheckpointWithExtras {
-  fs::path dir;
+  capbench::testing::TempDir temp;
+  fs::path dir = temp.path();
   explicit CheckpointWithExtras(const std::vector<std::string>& extra_names) {
-    dir = fs::temp_directory_path() / ("capbench-qformer-test-" + std::to_string(getpid()));
-    fs::create_directories(dir);
     fs::copy_file(blip2_test::fixture("blip2-opt-tiny") / "config.json", dir / "config.json",
                   fs::copy_options::overwrite_existing);
     const capbench::Checkpoint source = capbench::Checkpoint::open(blip2_test::fixture("blip2-opt-tiny"));
@@ -44,7 +44,6 @@ struct CheckpointWithExtras {
     for (const auto& name : extra_names) tensors.emplace_back(name, torch::zeros({4}));
     capbench::write_safetensors(dir / "model.safetensors", tensors);
   }
-  ~CheckpointWithExtras() { fs::remove_all(dir); }
 };
 
 }  // namespace
@@ -75,7 +74,13 @@ TEST_CASE("bf16 on the CPU stays close to the fp32 reference") {
   const Bridge::Output out = bridge->bridge(reference("blip2-opt-tiny", "vision.last_hidden_state"), false);
   CHECK((out.soft_prompt.scalar_type() == torch::kBFloat16));
   const torch::Tensor expected = reference("blip2-opt-tiny", "language_projection");
-  CHECK_CLOSE(out.soft_prompt, expected, 0.05 * expected.abs().max().item<double>());
+  // Roundings on the path: the query embeddings' layer norm (1); per layer 12
+  // as in a ViT layer, plus 5 for cross-attention (counted in every layer, an
+  // upper bound: the fixture cross-attends in every second one); the
+  // projection (1).
+  const int layers = 2;  // tests/fixtures/blip2-opt-tiny/config.json, qformer_config
+  const double error = relative_error(out.soft_prompt, expected);
+  CHECK_MESSAGE(error <= bf16_relative_bound(1 + 17 * layers + 1), "relative error " << error);
 }
 
 TEST_CASE("CUDA: fp32 matches the reference, fp16 stays close") {

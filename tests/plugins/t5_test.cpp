@@ -6,8 +6,6 @@
 #include <doctest/doctest.h>
 #include <torch/torch.h>
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <fstream>
 #include <stdexcept>
@@ -23,24 +21,7 @@ using capbench::testing::references;
 
 namespace {
 
-// A temporary folder removed with everything in it.
-class TempDir {
- public:
-  TempDir() : path_(std::filesystem::temp_directory_path() / ("capbench-t5-" + std::to_string(::getpid()) + "-" +
-                                                               std::to_string(counter_++))) {
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  static inline int counter_ = 0;
-  std::filesystem::path path_;
-};
+using capbench::testing::TempDir;
 
 constexpr double kTolerance = 1e-4;
 const std::string kFolder = "blip2-t5-tiny";

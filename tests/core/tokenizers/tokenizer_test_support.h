@@ -8,39 +8,26 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "core/json_file.h"
+#include "tests/test_support.h"
 
 namespace capbench::test {
 
-inline std::filesystem::path fixtures() { return std::filesystem::path(CAPBENCH_SOURCE_DIR) / "tests" / "fixtures"; }
+inline std::filesystem::path fixtures() { return capbench::testing::fixture(); }
 
-// A fresh folder under the system temp folder, removed with the object.
-class ScratchFolder {
+// A fresh temporary folder (tests/test_support.h), removed with the object.
+class ScratchFolder : public capbench::testing::TempDir {
  public:
-  ScratchFolder() {
-    std::random_device random;
-    path_ = std::filesystem::temp_directory_path() / ("capbench-tok-" + std::to_string(random()));
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchFolder() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
   // Copies `file` in (under its own name, or `name`).
   void add(const std::filesystem::path& file, const std::string& name = "") const {
-    std::filesystem::copy_file(file, path_ / (name.empty() ? file.filename().string() : name));
+    std::filesystem::copy_file(file, path() / (name.empty() ? file.filename().string() : name));
   }
   void write(const std::string& name, const std::string& content) const {
-    std::ofstream(path_ / name, std::ios::binary) << content;
+    capbench::testing::write_text(path() / name, content);
   }
-
- private:
-  std::filesystem::path path_;
 };
 
 // int64 tensors of a safetensors file, by name, flattened (with their shapes).
