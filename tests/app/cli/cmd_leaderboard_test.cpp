@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "app/leaderboard/reference_scores.h"
 #include "app/results_store.h"
 #include "core/csv.h"
 #include "tests/app/cli/sweep_fixture.h"
@@ -48,6 +49,42 @@ std::vector<std::string> expected_order(const std::string& metric, std::map<std:
   for (const StoredRun& run : store.runs()) ids.push_back(run.id);
   std::stable_sort(ids.begin(), ids.end(), [&](const auto& a, const auto& b) { return values[a][metric] > values[b][metric]; });
   return ids;
+}
+
+// The rows of a table or Markdown leaderboard, lines [first, end): runs in
+// order, and the reference rows (not runs) with the number of runs above each.
+struct TableRows {
+  std::vector<std::string> runs, references;
+  std::vector<size_t> runs_above;
+};
+
+TableRows split_rows(const std::vector<std::string>& lines, size_t first, size_t end) {
+  TableRows rows;
+  for (size_t i = first; i < end; ++i)
+    if (lines[i].find("reference: ") != std::string::npos) {
+      rows.references.push_back(lines[i]);
+      rows.runs_above.push_back(rows.runs.size());
+    } else {
+      rows.runs.push_back(lines[i]);
+    }
+  return rows;
+}
+
+// The two reference rows (the stored ones, best first) each sit above the first run they beat.
+void check_reference_rows(const TableRows& rows, std::map<std::string, std::map<std::string, double>>& values,
+                          const std::vector<std::string>& order) {
+  std::vector<ReferenceScore> stored = stored_reference_scores(ResultsStore(sweep().output() / "results.sqlite"));
+  std::stable_sort(stored.begin(), stored.end(), [](const auto& a, const auto& b) { return a.cosine > b.cosine; });
+  REQUIRE(stored.size() == 2);
+  REQUIRE(rows.references.size() == 2);
+  for (size_t k = 0; k < 2; ++k) {
+    CAPTURE(rows.references[k]);
+    CHECK(rows.references[k].find("reference: " + stored[k].name) != std::string::npos);
+    CHECK(rows.references[k].find(number(stored[k].cosine, 4)) != std::string::npos);
+    size_t above = 0;
+    while (above < order.size() && values[order[above]]["cosine"] >= stored[k].cosine) ++above;
+    CHECK(rows.runs_above[k] == above);
+  }
 }
 
 }  // namespace
@@ -107,15 +144,22 @@ TEST_CASE("leaderboard --format csv and table: the same rows, columns in the exp
   const CliResult table = capbench_cli({"leaderboard", sweep().output().string()});
   REQUIRE(table.status == 0);
   const std::vector<std::string> lines = lines_of(table.out);
-  REQUIRE(lines.size() == 7);  // header, 4 runs, blank, "ranked by"
+  // header, 4 runs and 2 reference rows, blank, "ranked by", the reference rows' footer (3 lines)
+  REQUIRE(lines.size() == 12);
   CHECK(lines[0].rfind("rank  run", 0) == 0);
-  for (size_t i = 1; i <= 4; ++i) {
-    CHECK(lines[i].find(order[i - 1]) != std::string::npos);
-    CHECK(lines[i].find(number(values[order[i - 1]]["cosine"], 4)) != std::string::npos);
-    CHECK(lines[i].substr(lines[i].size() - 3) == "2/2");
+  const TableRows rows = split_rows(lines, 1, 7);
+  REQUIRE(rows.runs.size() == 4);
+  for (size_t i = 0; i < 4; ++i) {
+    CHECK(rows.runs[i].find(order[i]) != std::string::npos);
+    CHECK(rows.runs[i].find(number(values[order[i]]["cosine"], 4)) != std::string::npos);
+    CHECK(rows.runs[i].substr(rows.runs[i].size() - 3) == "2/2");
   }
-  CHECK(lines[5].empty());
-  CHECK(lines[6] == "ranked by cosine (higher is better)");
+  check_reference_rows(rows, values, order);
+  CHECK(lines[7].empty());
+  CHECK(lines[8] == "ranked by cosine (higher is better)");
+  CHECK(lines[9].rfind("ref rows are not runs; the same scorer (", 0) == 0);
+  CHECK(lines[10].rfind("  ground truth: ", 0) == 0);
+  CHECK(lines[11].rfind("  \"a photo\": ", 0) == 0);
 }
 
 TEST_CASE("leaderboard --format markdown: a header, a rule with numeric columns right-aligned, one row per run") {
@@ -124,15 +168,23 @@ TEST_CASE("leaderboard --format markdown: a header, a rule with numeric columns 
   const CliResult r = capbench_cli({"leaderboard", sweep().output().string(), "--format", "markdown"});
   REQUIRE(r.status == 0);
   const std::vector<std::string> lines = lines_of(r.out);
-  REQUIRE(lines.size() == 6);
+  // header, rule, 4 runs and 2 reference rows, blank, the reference rows' footer (3 lines)
+  REQUIRE(lines.size() == 12);
   CHECK(lines[0].rfind("| rank | run ", 0) == 0);
   CHECK(lines[1].rfind("| ---: | --", 0) == 0);
-  for (size_t i = 2; i < 6; ++i) {
+  for (size_t i = 2; i < 8; ++i) {
     CHECK(lines[i].front() == '|');
     CHECK(lines[i].back() == '|');
     CHECK(std::count(lines[i].begin(), lines[i].end(), '|') == 9);
-    CHECK(lines[i].find(" " + order[i - 2] + " ") != std::string::npos);
   }
+  const TableRows rows = split_rows(lines, 2, 8);
+  REQUIRE(rows.runs.size() == 4);
+  for (size_t i = 0; i < 4; ++i) CHECK(rows.runs[i].find(" " + order[i] + " ") != std::string::npos);
+  check_reference_rows(rows, values, order);
+  CHECK(lines[8].empty());
+  CHECK(lines[9].rfind("ref rows are not runs; the same scorer (", 0) == 0);
+  CHECK(lines[10].rfind("- ground truth: ", 0) == 0);
+  CHECK(lines[11].rfind("- \"a photo\": ", 0) == 0);
 }
 
 TEST_CASE("leaderboard --metric ranks by another metric") {
