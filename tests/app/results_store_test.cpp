@@ -160,6 +160,7 @@ TEST_CASE("a database written before images could be skipped is upgraded when op
   }
   {
     ResultsStore store(file);
+    CHECK(store.meta("schema_version") == std::optional<std::string>("2"));
     REQUIRE(store.skipped().size() == 1);
     CHECK(store.skipped()[0].image.empty());
     store.skip_image({"a.png", "empty", "a", "1:2"});
