@@ -13,11 +13,13 @@ class Progress {
   // `bar`: redraw one line in place (for a terminal); otherwise print a line
   // every `line_every` seconds.
   Progress(std::ostream& out, int64_t total_work, int64_t total_runs, bool bar, double line_every = 10.0);
+  // Virtual so that a distributed run can forward counts to rank 0 (app/distributed/rank_job.cpp).
+  virtual ~Progress() = default;
 
   // `work_done` units finished so far in this process, `runs_done` runs complete.
-  void update(int64_t work_done, int64_t runs_done);
+  virtual void update(int64_t work_done, int64_t runs_done);
   // Prints the final state (and ends the bar's line).
-  void finish();
+  virtual void finish();
 
   // True when stderr is a terminal.
   static bool stderr_is_terminal();

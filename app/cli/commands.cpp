@@ -19,11 +19,11 @@ int run_report(const std::vector<std::string>& args);
 // Every subcommand, in the order `capbench --help` lists them.
 const std::vector<Command>& commands() {
   static const std::vector<Command> all = {
-      {"run", "capbench run EXPERIMENT.toml [--runs ID,...] [--batch-size N] [--shard K/N]", "run every run of a sweep (resumable)", run_run},
+      {"run", "capbench run EXPERIMENT.toml [--runs ID,...] [--batch-size N] [--shard K/N|auto]", "run every run of a sweep (resumable; also under mpirun or srun)", run_run},
       {"plan", "capbench plan EXPERIMENT.toml", "list the runs a sweep expands to", run_plan},
       {"leaderboard", "capbench leaderboard DIR [--format table|csv|json|markdown] [--metric NAME]", "rank the runs of an output folder by score", run_leaderboard},
       {"report", "capbench report DIR [--output FILE.html] [--metric NAME] [--runs ID,...] [--max-images N]", "write one self-contained HTML page of a sweep's results", run_report},
-      {"merge", "capbench merge DIR... --output DIR", "combine the results of sharded runs", run_merge},
+      {"merge", "capbench merge (DIR... --output DIR | EXPERIMENT.toml)", "combine the results of sharded runs", run_merge},
       {"caption", "capbench caption --model DIR [IMAGE... | --pixel-values FILE] [options]", "caption (or answer a prompt for) single images", run_caption},
       {"encode", "capbench encode --model DIR [IMAGE... | --pixel-values FILE] --dump FILE", "run the image side and dump its tensors", run_encode},
       {"embed", "capbench embed --model DIR [--json] TEXT...", "sentence embeddings", run_embed},
