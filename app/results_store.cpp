@@ -21,13 +21,37 @@ CREATE TABLE IF NOT EXISTS image_scores(run TEXT NOT NULL, image TEXT NOT NULL, 
   value REAL NOT NULL, PRIMARY KEY(run, image, metric));
 CREATE TABLE IF NOT EXISTS run_metrics(run TEXT NOT NULL, metric TEXT NOT NULL, value REAL NOT NULL,
   images INTEGER NOT NULL, PRIMARY KEY(run, metric));
-CREATE TABLE IF NOT EXISTS skipped(place TEXT NOT NULL, message TEXT NOT NULL, PRIMARY KEY(place, message));
+CREATE TABLE IF NOT EXISTS skipped(place TEXT NOT NULL, message TEXT NOT NULL, image TEXT, stamp TEXT,
+  PRIMARY KEY(place, message));
 )";
 
-// meta key "schema_version": the layout above. A database without it is of
-// this layout (it predates the key) and gets it; a newer one is refused,
-// because this program may misread it.
-constexpr int kSchemaVersion = 1;
+// meta key "schema_version": the layout above. An older database (version 1,
+// or one that predates the key) is brought up to it when opened; a newer one
+// is refused, because this program may misread it.
+constexpr int kSchemaVersion = 2;  // 2: skipped.image and skipped.stamp
+
+// What went wrong, in words a user can act on; SQLite's own text in parentheses.
+std::string failure(sqlite3* db, const std::string& file, const char* what) {
+  const std::string sqlite = sqlite3_errmsg(db);
+  switch (sqlite3_errcode(db)) {
+    case SQLITE_FULL:
+      return file + ": cannot save results: the disk is full (" + sqlite + "); nothing of the unsaved batch was kept";
+    case SQLITE_IOERR:
+      return file + ": cannot save results: the disk refused a write (" + sqlite + "); nothing of the unsaved batch was kept";
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+      return file + ": cannot write the results database (" + sqlite + "): is the output folder read-only?";
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      return file + ": not a capbench results database, or a damaged one (" + sqlite + ")";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return file + ": the results database is busy: another process holds it (" + sqlite + ")";
+    default:
+      return file + ": database " + what + " failed: " + sqlite;
+  }
+}
 
 // One prepared statement; binds by position, finalizes itself.
 class Statement {
@@ -62,9 +86,7 @@ class Statement {
   double real(int col) const { return sqlite3_column_double(stmt_, col); }
 
  private:
-  [[noreturn]] void fail(const char* what) const {
-    throw Error(file_ + ": database " + what + " failed: " + sqlite3_errmsg(db_));
-  }
+  [[noreturn]] void fail(const char* what) const { throw Error(failure(db_, file_, what)); }
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
   std::string file_;
@@ -82,17 +104,30 @@ ResultsStore::ResultsStore(const std::filesystem::path& file) : file_(file) {
     throw Error(file.string() + ": cannot open results database: " + message);
   }
   sqlite3_busy_timeout(db_, 10000);
-  // WAL with synchronous=NORMAL: a killed process never loses a committed batch.
-  exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
-  exec(kSchema);
-  exec("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '" + std::to_string(kSchemaVersion) + "')");
-  const std::string stored = meta("schema_version").value_or("");
-  if (stored.empty() || stored.size() > 9 || stored.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(stored) > kSchemaVersion) {
+  try {
+    // WAL with synchronous=NORMAL: a killed process never loses a committed batch.
+    exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+    exec(kSchema);
+    exec("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '" + std::to_string(kSchemaVersion) + "')");
+    const std::string stored = meta("schema_version").value_or("");
+    if (stored.empty() || stored.size() > 9 || stored.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(stored) > kSchemaVersion)
+      throw Error(file.string() + ": results database of schema version " + stored + ", newer than this capbench reads (" +
+                  std::to_string(kSchemaVersion) + "): use a newer capbench");
+    upgrade_schema();
+  } catch (...) {
     sqlite3_close(db_);
-    throw Error(file.string() + ": results database of schema version " + stored + ", newer than this capbench reads (" +
-                std::to_string(kSchemaVersion) + "): use a newer capbench");
+    throw;
   }
+}
+
+// Version 1 databases (written before images could be skipped) lack skipped.image / .stamp.
+void ResultsStore::upgrade_schema() {
+  bool has_image = false;
+  Statement columns(db_, "PRAGMA table_info(skipped)", file_.string());
+  while (columns.step()) has_image = has_image || columns.text(1) == "image";
+  if (!has_image) exec("ALTER TABLE skipped ADD COLUMN image TEXT; ALTER TABLE skipped ADD COLUMN stamp TEXT;");
+  if (meta("schema_version") != std::to_string(kSchemaVersion)) set_meta("schema_version", std::to_string(kSchemaVersion));
 }
 
 ResultsStore::~ResultsStore() { sqlite3_close(db_); }
@@ -102,13 +137,19 @@ void ResultsStore::exec(const std::string& sql) const {
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
     std::string m = message ? message : "unknown error";
     sqlite3_free(message);
-    throw Error(file_.string() + ": database error: " + m);
+    throw Error(sqlite3_errcode(db_) == SQLITE_ERROR ? file_.string() + ": database error: " + m
+                                                     : failure(db_, file_.string(), "write"));
   }
 }
 
 void ResultsStore::begin() { exec("BEGIN IMMEDIATE"); }
 void ResultsStore::commit() { exec("COMMIT"); }
-void ResultsStore::rollback() { exec("ROLLBACK"); }
+
+void ResultsStore::rollback() {
+  // A failed COMMIT (disk full) may have rolled back already; the original error is what matters.
+  if (sqlite3_get_autocommit(db_)) return;
+  sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
 
 void ResultsStore::set_meta(const std::string& key, const std::string& value) {
   Statement(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)", file_.string()).bind(1, key).bind(2, value).step();
@@ -165,8 +206,22 @@ void ResultsStore::clear_run_metrics(const std::string& run) {
 }
 
 void ResultsStore::put_skip(const StoredSkip& skip) {
-  Statement(db_, "INSERT OR IGNORE INTO skipped(place, message) VALUES(?1, ?2)", file_.string())
-      .bind(1, skip.where).bind(2, skip.message).step();
+  Statement(db_, "INSERT OR IGNORE INTO skipped(place, message, image, stamp) VALUES(?1, ?2, NULLIF(?3, ''), NULLIF(?4, ''))",
+            file_.string())
+      .bind(1, skip.where).bind(2, skip.message).bind(3, skip.image).bind(4, skip.stamp).step();
+}
+
+void ResultsStore::skip_image(const StoredSkip& skip) {
+  if (skip.image.empty()) throw Error("skip_image needs the id of the image");
+  unskip_image(skip.image);
+  for (const char* sql : {"DELETE FROM images WHERE id = ?1", "DELETE FROM predictions WHERE image = ?1",
+                          "DELETE FROM image_scores WHERE image = ?1"})
+    Statement(db_, sql, file_.string()).bind(1, skip.image).step();
+  put_skip(skip);
+}
+
+void ResultsStore::unskip_image(const std::string& image) {
+  Statement(db_, "DELETE FROM skipped WHERE image = ?1", file_.string()).bind(1, image).step();
 }
 
 std::vector<StoredRun> ResultsStore::runs() const {
@@ -223,9 +278,9 @@ std::vector<StoredRunMetric> ResultsStore::run_metrics(const std::string& run) c
 }
 
 std::vector<StoredSkip> ResultsStore::skipped() const {
-  Statement s(db_, "SELECT place, message FROM skipped ORDER BY place, message", file_.string());
+  Statement s(db_, "SELECT place, message, image, stamp FROM skipped ORDER BY place, message", file_.string());
   std::vector<StoredSkip> out;
-  while (s.step()) out.push_back({s.text(0), s.text(1)});
+  while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), s.text(3)});
   return out;
 }
 

@@ -52,6 +52,10 @@ struct StoredRunMetric {
 
 struct StoredSkip {
   std::string where, message;
+  // Set for an image of the dataset that failed later (decoding, preprocessing):
+  // its id, and its file's size and modification time then (it is retried once
+  // they change). Empty for items the dataset reader left out.
+  std::string image, stamp;
 };
 
 class ResultsStore {
@@ -78,6 +82,10 @@ class ResultsStore {
   void put_run_metric(const StoredRunMetric& metric);
   void clear_run_metrics(const std::string& run);
   void put_skip(const StoredSkip& skip);
+  // Records that image `skip.image` cannot be captioned and removes it (and any
+  // caption or score of it) from the sweep, so runs complete without it.
+  void skip_image(const StoredSkip& skip);
+  void unskip_image(const std::string& image);  // forgets an earlier skip_image
 
   std::vector<StoredRun> runs() const;  // by position, then id
   std::vector<StoredImage> images() const;  // by id
@@ -85,7 +93,7 @@ class ResultsStore {
   std::vector<StoredPrediction> predictions(const std::string& run = "") const;  // by run, image, rank
   std::vector<StoredScore> scores(const std::string& run = "") const;  // by run, image, metric
   std::vector<StoredRunMetric> run_metrics(const std::string& run = "") const;  // by run, metric
-  std::vector<StoredSkip> skipped() const;
+  std::vector<StoredSkip> skipped() const;  // by place, then message
 
   // Copies every row of another results database into this one (runs must agree;
   // rows already present are kept). Used by `capbench merge`.
@@ -97,6 +105,7 @@ class ResultsStore {
   std::filesystem::path file_;
   sqlite3* db_ = nullptr;
   void exec(const std::string& sql) const;
+  void upgrade_schema();
 };
 
 }  // namespace capbench

@@ -79,10 +79,23 @@ GenerationOutput generate_text(TextDecoder& decoder, const Tokenizer& tokenizer,
   // An empty prompt encodes to what Blip2 uses without input_ids: OPT [bos], T5 [eos] (tokenizer("")).
   const std::vector<int64_t> ids = tokenizer.encode(options.prompt, true);
   if (ids.empty()) throw Error("the prompt encodes to no tokens");
+  const at::Tensor one_prompt = torch::tensor(ids, torch::kLong).unsqueeze(0);
   const int64_t batch = soft_prompt.size(0);
-  at::Tensor prompt_ids = torch::tensor(ids, torch::kLong).unsqueeze(0).repeat({batch, 1});
-  at::Tensor prompt_mask = torch::ones_like(prompt_ids);
-  GenerationOutput out = generate(decoder, soft_prompt, prompt_ids, prompt_mask, options);
+  GenerationOutput out;
+  if (!options.do_sample || batch == 1) {
+    at::Tensor prompt_ids = one_prompt.repeat({batch, 1});
+    out = generate(decoder, soft_prompt, prompt_ids, torch::ones_like(prompt_ids), options);
+  } else {
+    // Sampling: each image alone from the seed, so that its captions are those of
+    // torch.manual_seed(seed) + generate on that image, whatever the batch.
+    std::vector<at::Tensor> first_logits;
+    for (int64_t i = 0; i < batch; ++i) {
+      GenerationOutput one = generate(decoder, soft_prompt.narrow(0, i, 1), one_prompt, torch::ones_like(one_prompt), options);
+      out.captions.push_back(std::move(one.captions.at(0)));
+      first_logits.push_back(one.first_logits);
+    }
+    out.first_logits = torch::cat(first_logits, 0);
+  }
   for (auto& per_image : out.captions)
     for (Caption& c : per_image) c.text = strip(tokenizer.decode(c.ids, true));
   return out;

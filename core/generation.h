@@ -29,7 +29,7 @@ struct GenerationOptions {
   int64_t top_k = 50;               // tokens kept when sampling (0 = all)
   double temperature = 1.0;         // logits divided by this when sampling
   int64_t num_captions = 1;         // captions returned per image (<= num_beams for beam search)
-  uint64_t seed = 0;                // sampling seed: same seed, same captions on one device
+  uint64_t seed = 0;                // sampling: torch.manual_seed(seed) before transformers' generate
   std::string prompt;               // text after the soft prompt ("a photo of", "Question: … Answer:")
 };
 
@@ -51,12 +51,16 @@ SearchOptions search_options(const GenerationOptions& options, const DecoderSpec
 
 // Generation from prompt ids already tokenised: prompt_ids/prompt_mask [B,P]
 // int64 (1 = token, 0 = padding; decoder-only models want LEFT padding), the
-// soft prompt [B,Q,D]. options.prompt is ignored here.
+// soft prompt [B,Q,D]. options.prompt is ignored here. The batch is one
+// transformers generate() call: sampling draws for all rows from one stream.
 GenerationOutput generate(TextDecoder& decoder, const at::Tensor& soft_prompt, const at::Tensor& prompt_ids,
                           const at::Tensor& prompt_mask, const GenerationOptions& options);
 
 // generate() with options.prompt encoded by `tokenizer` for every image (an empty
 // prompt gives what Blip2 uses without input_ids) and the captions decoded.
+// Sampling generates each image on its own from options.seed: an image's
+// captions are those transformers 4.40 gives for that image alone after
+// torch.manual_seed(seed) (torch 1.13, CPU), whatever batch it is in.
 GenerationOutput generate_text(TextDecoder& decoder, const Tokenizer& tokenizer, const at::Tensor& soft_prompt,
                                const GenerationOptions& options);
 

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/image/image_decoder.h"
+#include "core/image/image_error.h"
 #include "core/image/pillow_resample.h"
 #include "core/json_file.h"
 #include "core/log.h"
@@ -142,8 +143,8 @@ at::Tensor ImageProcessor::load_batch(const std::vector<std::filesystem::path>& 
     if (failure) std::rethrow_exception(failure);
   for (size_t i = 1; i < each.size(); ++i)
     if (each[i].sizes() != each[0].sizes())
-      throw Error(images[i].string() + ": image size differs from " + images[0].string() +
-                  " and do_resize is false, so they cannot form one batch");
+      throw ImageError(images[i], "image size differs from " + images[0].string() +
+                                      " and do_resize is false, so they cannot form one batch");
   return at::stack(each);
 }
 

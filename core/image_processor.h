@@ -30,11 +30,12 @@ class ImageProcessor {
  public:
   explicit ImageProcessor(ImageProcessorConfig config);
 
-  // [3,H,W] float32 pixel values of one image file; throws Error naming the file
-  // when it is missing, unreadable, truncated or empty.
+  // [3,H,W] float32 pixel values of one image file; throws ImageError
+  // (core/image/image_error.h) naming the file when it is missing, unreadable,
+  // truncated, empty or too large.
   at::Tensor load(const std::filesystem::path& image) const;
-  // [B,3,H,W] float32 for several files (decoded in parallel); throws Error naming
-  // the first file that fails.
+  // [B,3,H,W] float32 for several files (decoded in parallel); throws ImageError
+  // naming the first file that fails (or whose size differs without do_resize).
   at::Tensor load_batch(const std::vector<std::filesystem::path>& images) const;
   // [H,W,3] uint8: the image after RGB conversion and resizing, before rescaling.
   at::Tensor load_resized(const std::filesystem::path& image) const;

@@ -68,6 +68,7 @@ PluginRecord load_plugin_file(const fs::path& file) {
 
 std::vector<fs::path> PluginRegistry::search_path(const std::vector<std::string>& from_command_line) {
   std::vector<fs::path> dirs(from_command_line.begin(), from_command_line.end());
+  if (!dirs.empty()) return dirs;  // --plugins replaces the environment, as --help says
   if (const char* env = std::getenv("CAPBENCH_PLUGIN_PATH")) {
     std::stringstream ss(env);
     std::string dir;

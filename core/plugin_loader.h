@@ -23,8 +23,9 @@ struct PluginRecord {
 
 class PluginRegistry {
  public:
-  // Directories from --plugins (may be empty), then $CAPBENCH_PLUGIN_PATH
-  // (':'-separated), then the default: `plugins/` beside the running binary.
+  // The directories from --plugins when there are any, else those of
+  // $CAPBENCH_PLUGIN_PATH (':'-separated) when set, else `plugins/` beside the
+  // running binary.
   static std::vector<std::filesystem::path> search_path(const std::vector<std::string>& from_command_line);
 
   // Loads every shared library (*.so) found in `dirs`. Files that are not

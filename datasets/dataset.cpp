@@ -60,6 +60,7 @@ Dataset load_dataset(Settings& table, const std::filesystem::path& base_dir) {
   else if (*kind == "folder") dataset.items = read_folder(table, base_dir, problems);
   else throw Error(table.where() + ": unknown dataset kind '" + *kind + "' (expected sdip, coco or folder)");
   dataset.skipped = std::move(problems.skipped());
+  dataset.skip_errors = on_error == "skip";
 
   std::stable_sort(dataset.items.begin(), dataset.items.end(),
                    [](const DatasetItem& a, const DatasetItem& b) { return id_less(a.id, b.id); });

@@ -24,6 +24,7 @@ struct SkippedItem {
 struct Dataset {
   std::vector<DatasetItem> items;
   std::vector<SkippedItem> skipped;  // filled with on_error = "skip"; with "fail" the first problem throws
+  bool skip_errors = false;          // on_error = "skip": an image that fails later (decoding) is left out too
 };
 
 // Reads the dataset described by `table` (an experiment's `dataset` table:

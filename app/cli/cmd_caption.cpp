@@ -35,7 +35,7 @@ po::options_description generation_flags(GenerationOptions& o) {
       ("top-p", po::value(&o.top_p)->default_value(o.top_p), "sampling: nucleus probability mass")
       ("top-k", po::value(&o.top_k)->default_value(o.top_k), "sampling: keep the k best tokens (0: all)")
       ("temperature", po::value(&o.temperature)->default_value(o.temperature), "sampling: logits divided by this")
-      ("seed", po::value(&o.seed)->default_value(o.seed), "sampling seed")
+      ("seed", po::value(&o.seed)->default_value(o.seed), "sampling: each image gets what transformers' generate gives for it alone after torch.manual_seed(N) (torch 1.13, CPU)")
       ("prompt", po::value(&o.prompt), "text after the image, e.g. \"a photo of\"");
   return flags;
 }

@@ -39,7 +39,7 @@ int run_plan(const std::vector<std::string>& args) {
   if (!dataset.skipped.empty()) std::cout << ", " << dataset.skipped.size() << " skipped";
   std::cout << "\nruns        " << runs.size() << "\n"
             << "work        " << items.size() * runs.size() << " captions (images x runs)";
-  if (store) std::cout << ", " << pending_work(runs, items, *store) << " still to do";
+  if (store) std::cout << ", " << pending_work(runs, items, *store, dataset.skip_errors) << " still to do";
   std::cout << "\noutput      " << experiment.output.dir.string() << "\n";
   if (experiment.scorer.enabled) {
     std::cout << "scorer      " << experiment.scorer.component.plugin << " ";

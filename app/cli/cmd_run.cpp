@@ -17,6 +17,7 @@
 #include "app/progress.h"
 #include "app/results_store.h"
 #include "app/runner/components.h"
+#include "app/runner/output_lock.h"
 #include "app/runner/runner.h"
 #include "app/version.h"
 #include "core/error.h"
@@ -30,12 +31,37 @@ namespace fs = std::filesystem;
 namespace {
 
 std::atomic<bool> stop_requested{false};
+std::atomic<int> stop_signal{0};
 
-// The first Ctrl-C asks the runner to finish its batch and save; a second one
-// (default action restored) ends the process at once.
-void on_interrupt(int) {
+// The first Ctrl-C or SIGTERM asks the runner to finish its batch and save; a
+// second one (default action restored) ends the process at once.
+void on_stop_signal(int signal) {
+  stop_signal.store(signal);
   stop_requested.store(true);
-  std::signal(SIGINT, SIG_DFL);
+  std::signal(signal, SIG_DFL);
+}
+
+// Installs on_stop_signal for SIGINT and SIGTERM while it lives.
+class StopSignals {
+ public:
+  StopSignals() : interrupt_(std::signal(SIGINT, on_stop_signal)), terminate_(std::signal(SIGTERM, on_stop_signal)) {}
+  ~StopSignals() {
+    std::signal(SIGINT, interrupt_);
+    std::signal(SIGTERM, terminate_);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  void (*interrupt_)(int);
+  void (*terminate_)(int);
+};
+
+void create_output_folder(const fs::path& dir) {
+  std::error_code error;
+  fs::create_directories(dir, error);
+  if (error) throw Error(dir.string() + ": cannot create the output folder (" + error.message() + ")");
+  if (!fs::is_directory(dir)) throw Error(dir.string() + ": the output folder is not a folder");
 }
 
 // Everything `capbench run` loads before it captions.
@@ -87,23 +113,20 @@ std::unique_ptr<ResultsStore> open_store(const Sweep& sweep, const fs::path& dat
 // Captions still to make in this process's shard.
 int64_t captions_to_make(const Sweep& sweep, const ResultsStore& store) {
   return pending_work(select_runs(sweep.experiment, sweep.runner.run_ids),
-                      select_shard(sweep.dataset.items, sweep.runner.shard_index, sweep.runner.shard_count), store);
+                      select_shard(sweep.dataset.items, sweep.runner.shard_index, sweep.runner.shard_count), store,
+                      sweep.dataset.skip_errors);
 }
 
-// Runs the sweep into `store`; Ctrl-C finishes the batch in flight.
+// Runs the sweep into `store`; Ctrl-C or SIGTERM finishes the batch in flight.
 RunnerReport run_interruptibly(Sweep& sweep, ResultsStore& store, Progress& progress) {
   sweep.runner.progress = &progress;
   stop_requested.store(false);
+  stop_signal.store(0);
   sweep.runner.stop = &stop_requested;
-  auto previous = std::signal(SIGINT, on_interrupt);
-  RunnerReport report;
-  try {
-    report = run_sweep(sweep.experiment, sweep.dataset, *sweep.components, sweep.scoring_or_null(), store, sweep.runner);
-  } catch (...) {
-    std::signal(SIGINT, previous);
-    throw;
-  }
-  std::signal(SIGINT, previous);
+  const StopSignals signals;
+  RunnerReport report =
+      run_sweep(sweep.experiment, sweep.dataset, *sweep.components, sweep.scoring_or_null(), store, sweep.runner);
+  report.interrupted = report.interrupted || stop_requested.load();
   return report;
 }
 
@@ -120,25 +143,38 @@ int run_process(const po::variables_map& vm, const distributed::Shard& shard, bo
     std::cerr << "capbench run: job array task, shard " << distributed::shard_text(shard) << " into "
               << database.string() << "\n";
   load_components(sweep, vm, true);
+  // Past a file size limit a write then fails (EFBIG) and the run ends with an
+  // error, its database whole, instead of being killed by SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
+  create_output_folder(database.parent_path());
+  // An array task's shard folder is its own; runs of distinct --shard K/N share OUTPUT.
+  const OutputLock lock(database.parent_path(), array_task ? 1 : shard.index, array_task ? 1 : shard.count);
   std::unique_ptr<ResultsStore> store = open_store(sweep, database);
 
   std::vector<const RunSpec*> selected = select_runs(experiment, sweep.runner.run_ids);
   auto items = select_shard(sweep.dataset.items, shard.index, shard.count);
-  int64_t todo = captions_to_make(sweep, *store);
-  std::cerr << "capbench run: " << experiment.name << ": " << selected.size() << " runs x " << items.size()
-            << " images, " << todo << " captions to make (" << items.size() * selected.size() - todo
-            << " already saved)\n";
-  Progress progress(std::cerr, todo, static_cast<int64_t>(selected.size()), Progress::stderr_is_terminal());
+  const int64_t todo = captions_to_make(sweep, *store);
+  const auto left_out = static_cast<int64_t>(images_left_out(*store, items, sweep.dataset.skip_errors).size());
+  const auto runs = static_cast<int64_t>(selected.size()), images = static_cast<int64_t>(items.size());
+  std::cerr << "capbench run: " << experiment.name << ": " << runs << " runs x " << images << " images, " << todo
+            << " captions to make (" << (images - left_out) * runs - todo << " already saved";
+  if (left_out > 0) std::cerr << "; " << left_out << " image" << (left_out == 1 ? "" : "s") << " skipped by an earlier run";
+  std::cerr << ")\n";
+  Progress progress(std::cerr, todo, runs, Progress::stderr_is_terminal());
   RunnerReport report = run_interruptibly(sweep, *store, progress);
 
   if (report.interrupted) {
-    std::cerr << "capbench run: interrupted; " << report.predictions_made
-              << " captions saved. Run the same command again to continue.\n";
-    return 130;
+    const int signal = stop_signal.load();
+    std::cerr << "capbench run: " << (signal == SIGTERM ? "terminated" : "interrupted") << "; "
+              << report.predictions_made << " captions saved. Run the same command again to continue.\n";
+    return 128 + (signal ? signal : SIGINT);  // 130 for Ctrl-C, 143 for SIGTERM, as the shell reports them
   }
   std::cerr << "capbench run: " << report.runs_complete << "/" << report.runs_total << " runs complete, "
-            << report.predictions_made << " captions made in " << report.seconds << " s; results in "
-            << store->file().string() << "\n";
+            << report.predictions_made << " captions made in " << report.seconds << " s";
+  if (report.images_skipped > 0)
+    std::cerr << "; " << report.images_skipped << " image" << (report.images_skipped == 1 ? "" : "s")
+              << " skipped (cannot be read; listed in the table skipped)";
+  std::cerr << "; results in " << store->file().string() << "\n";
   if (array_task) {
     std::cerr << "capbench run: once every task of the array has finished, combine them: capbench merge "
               << experiment.file.string() << "\n";

@@ -9,6 +9,7 @@
 
 #include "app/experiment/run_id.h"
 #include "core/error.h"
+#include "core/image/image_error.h"
 #include "core/log.h"
 
 namespace capbench {
@@ -31,20 +32,48 @@ StoredRun stored(const RunSpec& run, int64_t position) {
   return {run.id, position, run.label, run.variant, run.settings_json, differing.dump()};
 }
 
-// Captions for the rows of `soft_prompt`. Sampling runs go one image at a time
-// with their own seed, so a caption depends on its image only.
+// Captions for the rows of `soft_prompt`. Sampling runs go one image at a time,
+// each from the run's seed, so that an image's captions are those of
+// torch.manual_seed(seed) + transformers' generate on that image alone: they
+// never depend on the batch, the shard or an interruption.
 std::vector<std::vector<Caption>> caption_rows(CaptionSide& side, const at::Tensor& soft_prompt,
-                                               const GenerationOptions& options,
-                                               const std::vector<const DatasetItem*>& items) {
+                                               const GenerationOptions& options) {
   if (!options.do_sample) return side.captions(soft_prompt, options);
   std::vector<std::vector<Caption>> out;
-  for (size_t i = 0; i < items.size(); ++i) {
-    GenerationOptions one = options;
-    one.seed = image_seed(options.seed, items[i]->id);
-    auto captions = side.captions(soft_prompt.narrow(0, static_cast<int64_t>(i), 1), one);
-    out.push_back(captions.at(0));
-  }
+  for (int64_t i = 0; i < soft_prompt.size(0); ++i) out.push_back(side.captions(soft_prompt.narrow(0, i, 1), options).at(0));
   return out;
+}
+
+// A file's size and modification time: an image skipped in an earlier call is
+// tried again once this changes (the user replaced or repaired it).
+std::string file_stamp(const std::filesystem::path& file) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(file, ec);
+  if (ec) return "missing";
+  const auto time = std::filesystem::last_write_time(file, ec);
+  return std::to_string(size) + ":" + std::to_string(time.time_since_epoch().count());
+}
+
+// The soft prompts of `chunk`. An image whose file fails (ImageError) is taken
+// out of `chunk` and added to `failed` when skipping, and the rest are encoded
+// together again; without skipping the first such error ends the call.
+at::Tensor encode_images(ImageSide& side, std::vector<const DatasetItem*>& chunk, bool skip,
+                         std::vector<StoredSkip>& failed) {
+  while (!chunk.empty()) {
+    std::vector<std::filesystem::path> paths;
+    for (const DatasetItem* item : chunk) paths.push_back(item->image);
+    try {
+      return side.soft_prompts(paths);
+    } catch (const ImageError& e) {
+      auto bad = std::find_if(chunk.begin(), chunk.end(), [&](const DatasetItem* item) { return item->image == e.file(); });
+      if (bad == chunk.end()) throw;
+      if (!skip) throw Error(std::string(e.what()) + " (set on_error = \"skip\" in the dataset table to leave such images out)");
+      log::warn("{}: {}; image skipped (table skipped)", e.file().string(), e.problem());
+      failed.push_back({e.file().string(), e.problem(), (*bad)->id, file_stamp((*bad)->image)});
+      chunk.erase(bad);
+    }
+  }
+  return {};
 }
 
 // One run's results for one batch, written with the others of the batch.
@@ -67,7 +96,7 @@ BatchResult caption_batch(const RunSpec& run, CaptionSide& side, const at::Tenso
                            ? soft_prompts
                            : soft_prompts.index_select(0, at::tensor(rows, at::kLong).to(soft_prompts.device()));
   auto start = Clock::now();
-  auto captions = caption_rows(side, prompts, run.generate, items);
+  auto captions = caption_rows(side, prompts, run.generate);
   if (captions.size() != items.size())
     throw Error("decoder '" + run.decoder.plugin + "' returned " + std::to_string(captions.size()) + " caption lists for " +
                 std::to_string(items.size()) + " images");
@@ -173,8 +202,18 @@ std::vector<DatasetItem> select_shard(const std::vector<DatasetItem>& items, int
   return out;
 }
 
-uint64_t image_seed(uint64_t run_seed, const std::string& image_id) {
-  return fnv1a64(std::to_string(run_seed) + ":" + image_id) >> 1;  // 63 bits: fits every RNG's seed type
+std::set<std::string> images_left_out(const ResultsStore& store, const std::vector<DatasetItem>& items,
+                                      bool skip_errors) {
+  std::set<std::string> out;
+  if (!skip_errors) return out;
+  std::map<std::string, std::string> stamps;  // image id -> stamp when skipped
+  for (const StoredSkip& skip : store.skipped())
+    if (!skip.image.empty()) stamps[skip.image] = skip.stamp;
+  for (const DatasetItem& item : items) {
+    auto it = stamps.find(item.id);
+    if (it != stamps.end() && it->second == file_stamp(item.image)) out.insert(item.id);
+  }
+  return out;
 }
 
 std::vector<const RunSpec*> select_runs(const Experiment& experiment, const std::vector<std::string>& ids) {
@@ -201,11 +240,12 @@ std::vector<std::vector<const RunSpec*>> group_by_image_side(const std::vector<c
 }
 
 int64_t pending_work(const std::vector<const RunSpec*>& runs, const std::vector<DatasetItem>& items,
-                     const ResultsStore& store) {
+                     const ResultsStore& store, bool skip_errors) {
+  const std::set<std::string> left_out = images_left_out(store, items, skip_errors);
   int64_t pending = 0;
   for (const RunSpec* run : runs) {
     std::set<std::string> done = store.images_done(run->id);
-    for (const DatasetItem& item : items) pending += done.count(item.id) ? 0 : 1;
+    for (const DatasetItem& item : items) pending += done.count(item.id) || left_out.count(item.id) ? 0 : 1;
   }
   return pending;
 }
@@ -219,6 +259,12 @@ RunnerReport run_sweep(const Experiment& experiment, const Dataset& dataset, Com
   RunnerReport report;
   report.runs_total = static_cast<int64_t>(runs.size());
   report.images = static_cast<int64_t>(items.size());
+  // Images skipped by an earlier call whose files have not changed since stay out;
+  // the others (repaired, or on_error = "fail" now) are tried again.
+  std::set<std::string> left_out = images_left_out(store, items, dataset.skip_errors);
+  std::set<std::string> retried;  // skipped before, tried again now
+  for (const StoredSkip& skip : store.skipped())
+    if (!skip.image.empty() && !left_out.count(skip.image)) retried.insert(skip.image);
 
   store.begin();
   try {
@@ -227,7 +273,11 @@ RunnerReport run_sweep(const Experiment& experiment, const Dataset& dataset, Com
     store.set_meta("shard", std::to_string(options.shard_index) + "/" + std::to_string(options.shard_count));
     for (const RunSpec* run : runs)
       store.put_run(stored(*run, static_cast<int64_t>(run - experiment.runs.data())));
-    for (const DatasetItem& item : items) store.put_image({item.id, item.image.string(), item.references});
+    for (const DatasetItem& item : items) {
+      if (left_out.count(item.id)) continue;
+      if (retried.count(item.id)) store.unskip_image(item.id);
+      store.put_image({item.id, item.image.string(), item.references});
+    }
     for (const SkippedItem& skip : dataset.skipped) store.put_skip({skip.where, skip.message});
     store.commit();
   } catch (...) {
@@ -241,7 +291,7 @@ RunnerReport run_sweep(const Experiment& experiment, const Dataset& dataset, Com
     int64_t n = 0;
     for (const RunSpec* run : runs) {
       bool complete = true;
-      for (const DatasetItem& item : items) complete = complete && done[run->id].count(item.id);
+      for (const DatasetItem& item : items) complete = complete && (done[run->id].count(item.id) || left_out.count(item.id));
       n += complete ? 1 : 0;
     }
     return n;
@@ -257,8 +307,10 @@ RunnerReport run_sweep(const Experiment& experiment, const Dataset& dataset, Com
     std::unique_ptr<ImageSide> image_side;
     std::map<std::string, std::unique_ptr<CaptionSide>> decoders;  // by decoder key
     for (size_t first = 0; first < items.size(); first += batch) {
+      // Batches are fixed slices of the shard's order; images left out leave a smaller batch.
       std::vector<const DatasetItem*> chunk;
-      for (size_t i = first; i < std::min(items.size(), first + batch); ++i) chunk.push_back(&items[i]);
+      for (size_t i = first; i < std::min(items.size(), first + batch); ++i)
+        if (!left_out.count(items[i].id)) chunk.push_back(&items[i]);
       std::vector<const RunSpec*> pending;
       for (const RunSpec* run : group)
         for (const DatasetItem* item : chunk)
@@ -273,20 +325,22 @@ RunnerReport run_sweep(const Experiment& experiment, const Dataset& dataset, Com
       }
       if (!image_side) image_side = components.image_side(*group.front());
       auto image_start = Clock::now();
-      std::vector<std::filesystem::path> paths;
-      for (const DatasetItem* item : chunk) paths.push_back(item->image);
-      at::Tensor soft_prompts = image_side->soft_prompts(paths);
+      std::vector<StoredSkip> failed;
+      at::Tensor soft_prompts = encode_images(*image_side, chunk, dataset.skip_errors, failed);
       // The image side's time, shared by every run that uses this batch.
-      double image_seconds_each = since(image_start) / static_cast<double>(chunk.size() * pending.size());
+      double image_seconds_each =
+          since(image_start) / static_cast<double>(std::max<size_t>(chunk.size(), 1) * pending.size());
 
       std::vector<BatchResult> results;
-      for (const RunSpec* run : pending) {
-        auto& decoder = decoders[run->decoder.key];
-        if (!decoder) decoder = components.caption_side(*run);
-        results.push_back(caption_batch(*run, *decoder, soft_prompts, chunk, done[run->id], image_seconds_each, scoring));
-      }
+      if (!chunk.empty())
+        for (const RunSpec* run : pending) {
+          auto& decoder = decoders[run->decoder.key];
+          if (!decoder) decoder = components.caption_side(*run);
+          results.push_back(caption_batch(*run, *decoder, soft_prompts, chunk, done[run->id], image_seconds_each, scoring));
+        }
       store.begin();
       try {
+        for (const StoredSkip& skip : failed) store.skip_image(skip);
         for (const BatchResult& r : results) {
           for (const StoredPrediction& p : r.predictions) store.put_prediction(p);
           for (const StoredScore& s : r.scores) store.put_score(s);
@@ -295,6 +349,10 @@ RunnerReport run_sweep(const Experiment& experiment, const Dataset& dataset, Com
       } catch (...) {
         store.rollback();
         throw;
+      }
+      for (const StoredSkip& skip : failed) {
+        left_out.insert(skip.image);
+        for (auto& [run, images] : done) images.erase(skip.image);  // skip_image dropped its captions
       }
       for (const BatchResult& r : results)
         for (const StoredPrediction& p : r.predictions)
@@ -310,6 +368,7 @@ RunnerReport run_sweep(const Experiment& experiment, const Dataset& dataset, Com
   if (!report.interrupted) finalize_runs(store, scoring, ids);
   report.predictions_made = work_done;
   report.runs_complete = runs_complete();
+  report.images_skipped = static_cast<int64_t>(left_out.size());
   report.seconds = since(start);
   if (options.progress) options.progress->finish();
   return report;

@@ -6,13 +6,19 @@
 //  - each batch (fixed positions in the shard's stable image order) is written
 //    in one transaction for all its runs, so after a kill the next call redoes at
 //    most the batch in flight, with the same composition;
-//  - sampling runs caption one image at a time with a seed derived from the
-//    run's seed and the image id, so captions never depend on the batch;
+//  - sampling runs caption one image at a time, each from the run's seed (as
+//    transformers after torch.manual_seed(seed) on that image alone), so
+//    captions never depend on the batch;
+//  - with the dataset's on_error = "skip", an image whose file cannot be decoded
+//    or preprocessed is recorded in the table `skipped` with its reason and left
+//    out (its batch is captioned without it); later calls leave it out until
+//    its file changes. With "fail" it ends the call with one error line;
 //  - whole-set metrics (BLEU, CIDEr, ...) are computed when a run completes;
 //    per-image cosine as captions are produced.
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,6 +56,7 @@ struct RunnerReport {
   int64_t runs_complete = 0;
   int64_t predictions_made = 0;  // images x runs captioned by this call
   int64_t images = 0;            // images of this shard
+  int64_t images_skipped = 0;    // of which left out because their file fails (table skipped)
   double seconds = 0;
 };
 
@@ -57,8 +64,10 @@ struct RunnerReport {
 // in their original order. Stable when images are added or removed.
 std::vector<DatasetItem> select_shard(const std::vector<DatasetItem>& items, int64_t index, int64_t count);
 
-// The seed a sampling run uses for one image.
-uint64_t image_seed(uint64_t run_seed, const std::string& image_id);
+// Ids of `items` recorded as skipped images by an earlier call (with
+// `skip_errors`) whose files have not changed since; empty without skip_errors.
+std::set<std::string> images_left_out(const ResultsStore& store, const std::vector<DatasetItem>& items,
+                                      bool skip_errors);
 
 // The runs with the given ids (all runs when `ids` is empty); throws Error for an unknown id.
 std::vector<const RunSpec*> select_runs(const Experiment& experiment, const std::vector<std::string>& ids);
@@ -67,9 +76,10 @@ std::vector<const RunSpec*> select_runs(const Experiment& experiment, const std:
 // runs in experiment order.
 std::vector<std::vector<const RunSpec*>> group_by_image_side(const std::vector<const RunSpec*>& runs);
 
-// Work still to do: images x runs without a prediction (for plan and progress).
+// Work still to do: images x runs without a prediction, images left out not
+// counted (for plan and progress).
 int64_t pending_work(const std::vector<const RunSpec*>& runs, const std::vector<DatasetItem>& items,
-                     const ResultsStore& store);
+                     const ResultsStore& store, bool skip_errors);
 
 RunnerReport run_sweep(const Experiment& experiment, const Dataset& dataset, ComponentFactory& components,
                        const Scoring* scoring, ResultsStore& store, const RunnerOptions& options);

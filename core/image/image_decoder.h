@@ -21,8 +21,9 @@ struct DecodedImage {
   ImageView8 view;                    // 1 channel (gray) or 3 (R, G, B)
 };
 
-// Throws Error naming the file when it is missing, unreadable, truncated, empty
-// or of a pixel format PIL would not turn into RGB the same way.
+// Throws ImageError (core/image/image_error.h) naming the file when it is
+// missing, unreadable, truncated, empty, larger than PIL opens (more than
+// 178,956,970 pixels) or of a pixel format PIL would not turn into RGB the same way.
 DecodedImage decode_image(const std::filesystem::path& file);
 
 // [H, W, 3] uint8 copy of a decoded image after PIL's convert("RGB").

@@ -85,13 +85,12 @@ at::Tensor long_tensor(const std::vector<int64_t>& values, const c10::Device& de
 }
 
 // Beam sample's candidates: 2*beams drawn without replacement from the softmax
-// of the warped scores of each active input, best first. Every input draws, done
-// or not, as in transformers, so that a seed gives its random stream on the CPU.
-std::tuple<at::Tensor, at::Tensor> sample_candidates(at::Tensor scores, const std::vector<int64_t>& active,
-                                                    int64_t inputs, const SearchOptions& options,
-                                                    at::Generator& generator) {
-  const int64_t groups = static_cast<int64_t>(active.size()), beams = options.num_beams;
-  apply_sampling_warpers(scores, options, /*min_tokens_to_keep=*/2);
+// over each active input's beams x vocab of `scores` (warped log-probabilities
+// plus beam scores), best first. Every input draws, done or not, as in
+// transformers, so that a seed gives its random stream on the CPU.
+std::tuple<at::Tensor, at::Tensor> sample_candidates(const at::Tensor& scores, const std::vector<int64_t>& active,
+                                                    int64_t inputs, int64_t beams, at::Generator& generator) {
+  const int64_t groups = static_cast<int64_t>(active.size());
   at::Tensor flat = scores.view({groups, -1}).cpu();
   at::Tensor all = torch::ones({inputs, flat.size(1)});  // done inputs: any valid distribution, the draw is discarded
   const at::Tensor rows = long_tensor(active, torch::kCPU);
@@ -128,7 +127,9 @@ SearchResult beam_search(TextDecoder& decoder, TextDecoder::Start start, const S
       inputs, HypothesisList(beams, options.length_penalty, options.early_stopping, max_length));
   std::vector<int64_t> active(inputs);  // input of each group of `beams` rows in the decoder state
   for (int64_t i = 0; i < inputs; ++i) active[i] = i;
-  std::vector<float> beam_scores(inputs * beams, -1e9f);
+  // Beam search starts from the first beam only (the others at -1e9); transformers'
+  // beam sample starts every beam at 0, so its first draw is over num_beams equal copies.
+  std::vector<float> beam_scores(inputs * beams, options.do_sample ? 0.0f : -1e9f);
   for (int64_t i = 0; i < inputs; ++i) beam_scores[i * beams] = 0.0f;
   RunningIds running(inputs * beams, options.initial_ids);
   at::Generator generator;
@@ -137,9 +138,12 @@ SearchResult beam_search(TextDecoder& decoder, TextDecoder::Start start, const S
   for (int64_t generated = 0;;) {
     at::Tensor scores = logits.to(torch::kFloat).log_softmax(-1);
     apply_logits_processors(scores, running, generated, options);
+    // Beam sample warps the processed scores before the beam scores are added
+    // (temperature scales this step's log-probabilities only).
+    if (options.do_sample) apply_sampling_warpers(scores, options, /*min_tokens_to_keep=*/2);
     scores = scores + torch::tensor(beam_scores, torch::kFloat).to(scores.device()).unsqueeze(1);
     auto [top_scores, top_index] = options.do_sample
-                                       ? sample_candidates(scores, active, inputs, options, generator)
+                                       ? sample_candidates(scores, active, inputs, beams, generator)
                                        : scores.view({static_cast<int64_t>(active.size()), beams * vocab})
                                              .topk(2 * beams, 1, /*largest=*/true, /*sorted=*/true);
     top_scores = top_scores.cpu().contiguous();

@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <sqlite3.h>
+
 #include <filesystem>
+#include <fstream>
 
 #include "app/results_store.h"
 #include "core/error.h"
@@ -113,17 +116,86 @@ TEST_CASE("merging two databases unions their rows") {
   CHECK_THROWS_AS(m.merge_from(fresh("missing.sqlite")), Error);
 }
 
+TEST_CASE("skip_image takes an image out of the sweep and records why; unskip_image forgets it") {
+  fs::path file = fresh("skip-image.sqlite");
+  ResultsStore store(file);
+  store.begin();
+  store.put_run({"r1", 0, "base", "", "{}", "{}"});
+  store.put_image({"img1", "1.png", {"one"}});
+  store.put_image({"img2", "2.png", {"two"}});
+  store.put_prediction({"r1", "img2", 0, "x", {1}, 0, 0.1});
+  store.put_score({"r1", "img2", "cosine", 0.5});
+  store.put_skip({"prompts.csv:3", "empty prompt"});
+  store.skip_image({"2.png", "cannot decode image", "img2", "12:34"});
+  store.commit();
+  REQUIRE(store.images().size() == 1);
+  CHECK(store.images()[0].id == "img1");
+  CHECK(store.predictions().empty());
+  CHECK(store.scores().empty());
+  const auto skipped = store.skipped();
+  REQUIRE(skipped.size() == 2);
+  CHECK(skipped[0].where == "2.png");
+  CHECK(skipped[0].message == "cannot decode image");
+  CHECK(skipped[0].image == "img2");
+  CHECK(skipped[0].stamp == "12:34");
+  CHECK(skipped[1].image.empty());  // a dataset row
+  store.skip_image({"2.png", "another reason", "img2", "56:78"});  // replaces the earlier record
+  CHECK(store.skipped().size() == 2);
+  store.unskip_image("img2");
+  REQUIRE(store.skipped().size() == 1);
+  CHECK(store.skipped()[0].where == "prompts.csv:3");
+  CHECK_THROWS_AS(store.skip_image({"x.png", "no id", "", ""}), Error);
+}
+
+TEST_CASE("a database written before images could be skipped is upgraded when opened") {
+  fs::path file = fresh("old-schema.sqlite");
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "CREATE TABLE skipped(place TEXT NOT NULL, message TEXT NOT NULL, PRIMARY KEY(place, message));"
+                         "INSERT INTO skipped VALUES('prompts.csv:7', 'empty prompt');",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  {
+    ResultsStore store(file);
+    CHECK(store.meta("schema_version") == std::optional<std::string>("2"));
+    REQUIRE(store.skipped().size() == 1);
+    CHECK(store.skipped()[0].image.empty());
+    store.skip_image({"a.png", "empty", "a", "1:2"});
+    CHECK(store.skipped().size() == 2);
+  }
+  ResultsStore merged(fresh("old-schema-merged.sqlite"));
+  merged.merge_from(file);
+  CHECK(merged.skipped().size() == 2);
+}
+
+TEST_CASE("rollback without an open transaction is harmless (a failed COMMIT has rolled back already)") {
+  ResultsStore store(fresh("rollback-twice.sqlite"));
+  CHECK_NOTHROW(store.rollback());
+  store.begin();
+  store.rollback();
+  CHECK_NOTHROW(store.rollback());
+}
+
+TEST_CASE("a file that is not a results database is named as such") {
+  fs::path file = fresh("not-a-db.sqlite");
+  std::ofstream(file) << "this is a text file, long enough to have a header of sorts, but not SQLite at all....";
+  CHECK_THROWS_WITH_AS(ResultsStore{file}, doctest::Contains("not a capbench results database, or a damaged one"), Error);
+}
+
 TEST_CASE("a database records its schema version; a newer one is refused with the file named") {
   fs::path file = fresh("schema.sqlite");
   {
     ResultsStore store(file);
-    CHECK(store.meta("schema_version") == std::optional<std::string>("1"));
-    store.set_meta("schema_version", "2");
+    CHECK(store.meta("schema_version") == std::optional<std::string>("2"));
+    store.set_meta("schema_version", "3");
   }
   try {
     ResultsStore newer(file);
     FAIL("a newer schema opened");
   } catch (const Error& e) {
-    CHECK(std::string(e.what()).find(file.string() + ": results database of schema version 2") == 0);
+    CHECK(std::string(e.what()).find(file.string() + ": results database of schema version 3") == 0);
   }
 }

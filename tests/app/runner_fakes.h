@@ -4,12 +4,14 @@
 #include <ATen/ATen.h>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <thread>
 
 #include "app/experiment/run_id.h"
 #include "app/runner/components.h"
+#include "core/image/image_error.h"
 
 namespace runner_fakes {
 
@@ -17,12 +19,19 @@ struct Counters {
   int image_sides = 0, caption_sides = 0, image_batches = 0, caption_batches = 0;
 };
 
-// One number per image (from its file name) and per image-side checkpoint.
+// One number per image (from its file name) and per image-side checkpoint. An
+// image file that exists and starts with "broken" fails as a damaged file does.
 class FakeImageSide : public capbench::ImageSide {
  public:
   FakeImageSide(Counters& c, std::string checkpoint) : c_(c), checkpoint_(std::move(checkpoint)) {}
   at::Tensor soft_prompts(const std::vector<std::filesystem::path>& images) override {
     ++c_.image_batches;
+    for (const auto& image : images) {
+      std::ifstream file(image);
+      std::string start(6, '\0');
+      if (file && file.read(start.data(), 6) && start == "broken")
+        throw capbench::ImageError(image, "cannot decode image (fake)");
+    }
     at::Tensor out = at::zeros({static_cast<int64_t>(images.size()), 2, 4});
     for (size_t i = 0; i < images.size(); ++i)
       out[static_cast<int64_t>(i)].fill_(static_cast<double>(capbench::fnv1a64(checkpoint_ + images[i].string()) % 1000));
@@ -35,7 +44,7 @@ class FakeImageSide : public capbench::ImageSide {
 };
 
 // Captions that spell out what made them: decoder, beams, prompt, image number,
-// and for sampling the seed (which the runner derives per image).
+// and for sampling the seed.
 class FakeCaptionSide : public capbench::CaptionSide {
  public:
   FakeCaptionSide(Counters& c, std::string plugin, int sleep_ms) : c_(c), plugin_(std::move(plugin)), sleep_ms_(sleep_ms) {}

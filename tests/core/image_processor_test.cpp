@@ -14,6 +14,7 @@
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/image/image_decoder.h"
+#include "core/image/image_error.h"
 #include "core/image/pillow_resample.h"
 #include "tests/test_support.h"
 
@@ -236,19 +237,46 @@ TEST_CASE("bad files fail with an Error naming the file") {
                        doctest::Contains("missing.png"), capbench::Error);
 }
 
-TEST_CASE("a 20000x20000 image costs its decoding and no full-size copies") {
+TEST_CASE("a 13000x13000 image costs its decoding and no full-size copies") {
+  // 169 million pixels: just under the 178,956,970 that PIL opens (DecompressionBombError above).
   ScratchDir dir;
   const fs::path big = dir.path / "big.png";
   {
-    cv::Mat pixels(20000, 20000, CV_8UC1, cv::Scalar(77));
-    pixels(cv::Rect(0, 0, 10000, 20000)).setTo(cv::Scalar(200));
+    cv::Mat pixels(13000, 13000, CV_8UC1, cv::Scalar(77));
+    pixels(cv::Rect(0, 0, 6500, 13000)).setTo(cv::Scalar(200));
     REQUIRE(cv::imwrite(big.string(), pixels, {cv::IMWRITE_PNG_COMPRESSION, 1}));
   }
-  const long before = peak_rss_kib();  // includes the 400 MB the image took to write
+  const long before = peak_rss_kib();  // includes the 169 MB the image took to write
   const torch::Tensor pv = fixture_processor().load(big);
   const long grown_mib = (peak_rss_kib() - before) / 1024;
-  MESSAGE("peak RSS grew by " << grown_mib << " MiB decoding and resizing a 400 MB image");
+  MESSAGE("peak RSS grew by " << grown_mib << " MiB decoding and resizing a 169 MB image");
   CHECK(pv.sizes() == torch::IntArrayRef({3, 224, 224}));
-  CHECK(grown_mib < 200);  // a float copy would be 1.6 GB, a second 8-bit copy 400 MB
+  CHECK(grown_mib < 85);  // a float copy would be 676 MB, a second 8-bit copy 169 MB
   CHECK(pv[0][0][0].item<float>() == doctest::Approx((200 / 255.0 - 0.48145466) / 0.26862954).epsilon(1e-5));
+}
+
+TEST_CASE("an image of more pixels than PIL opens is refused from its header, before decoding") {
+  ScratchDir dir;
+  for (const char* name : {"rgb_640x480.png", "rgb_300x500.jpg"}) {
+    CAPTURE(name);
+    std::vector<char> bytes = read_bytes(kImages / name);
+    // 13328 x 13429 = 178,981,712 pixels, just over PIL's 178,956,970: PNG's IHDR at
+    // bytes 16..23 (width, height), the JPEG frame header's height and width.
+    const unsigned char height[2] = {0x34, 0x75}, width[2] = {0x34, 0x10};
+    if (bytes[1] == 'P') {
+      const char ihdr[8] = {0, 0, char(width[0]), char(width[1]), 0, 0, char(height[0]), char(height[1])};
+      std::copy(ihdr, ihdr + 8, bytes.begin() + 16);
+    } else {
+      for (size_t i = 2; i + 9 < bytes.size(); ++i)
+        if (static_cast<unsigned char>(bytes[i]) == 0xFF && static_cast<unsigned char>(bytes[i + 1]) == 0xC0) {
+          bytes[i + 5] = char(height[0]), bytes[i + 6] = char(height[1]), bytes[i + 7] = char(width[0]),
+                    bytes[i + 8] = char(width[1]);
+          break;
+        }
+    }
+    const fs::path file = dir.path / (std::string("huge_") + name);
+    write_bytes(file, bytes.data(), bytes.size());
+    CHECK_THROWS_WITH_AS(fixture_processor().load(file), doctest::Contains("image is too large (178981712 pixels"),
+                         capbench::ImageError);
+  }
 }

@@ -91,3 +91,16 @@ TEST_CASE("a missing plugin directory is reported") {
   PluginRegistry registry({fixture_dir("no-such-dir")});
   CHECK(problems_of(registry).find("does not exist") != std::string::npos);
 }
+
+TEST_CASE("the search path: --plugins, else $CAPBENCH_PLUGIN_PATH, else plugins/ beside the binary") {
+  const char* saved = std::getenv("CAPBENCH_PLUGIN_PATH");
+  const std::string restore = saved ? saved : "";
+  setenv("CAPBENCH_PLUGIN_PATH", "/env/a::/env/b", 1);
+  CHECK(PluginRegistry::search_path({"/cli"}) == std::vector<fs::path>{"/cli"});
+  CHECK(PluginRegistry::search_path({}) == std::vector<fs::path>{"/env/a", "/env/b"});
+  unsetenv("CAPBENCH_PLUGIN_PATH");
+  const std::vector<fs::path> fallback = PluginRegistry::search_path({});
+  REQUIRE(fallback.size() == 1);
+  CHECK(fallback[0].filename() == "plugins");
+  if (saved) setenv("CAPBENCH_PLUGIN_PATH", restore.c_str(), 1);
+}

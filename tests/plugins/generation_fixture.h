@@ -14,6 +14,7 @@
 #include "core/generation.h"
 #include "core/json_file.h"
 #include "core/plugin_loader.h"
+#include "tests/plugins/hf_generate_kwargs.h"
 #include "tests/test_support.h"
 
 namespace capbench::testing {
@@ -46,42 +47,6 @@ inline double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
 }
 
-// transformers' Blip2ForConditionalGeneration.generate kwargs -> capbench options.
-// Length rules (notes "generate"): a decoder-only LM generates from
-// inputs_embeds with empty running ids, Blip2 rewrites max_length to
-// max_length + Q - 1 and min_length to min_length + Q, and generate subtracts
-// the Q + P input embeddings again (P = prompt ids incl. BOS, or 1 for the BOS
-// Blip2 adds without a prompt): max_length L -> L - 1 - P new tokens,
-// min_length m -> max(m - P, 0). An encoder-decoder LM counts its decoder start
-// token in max_length / min_length: L -> L - 1, m -> max(m - 1, 0).
-// max_new_tokens / min_new_tokens are new tokens in both.
-inline GenerationOptions options_from_hf_kwargs(const nlohmann::json& kwargs, bool decoder_only, int64_t prompt_len) {
-  GenerationOptions o;
-  const int64_t counted = decoder_only ? prompt_len : 1;
-  if (kwargs.contains("max_new_tokens"))
-    o.max_new_tokens = kwargs["max_new_tokens"].get<int64_t>();
-  else
-    o.max_new_tokens = kwargs.value("max_length", int64_t{20}) - 1 - (decoder_only ? prompt_len : 0);
-  if (kwargs.contains("min_new_tokens"))
-    o.min_new_tokens = kwargs["min_new_tokens"].get<int64_t>();
-  else
-    o.min_new_tokens = std::max<int64_t>(kwargs.value("min_length", int64_t{0}) - counted, 0);
-  o.num_beams = kwargs.value("num_beams", int64_t{1});
-  o.length_penalty = kwargs.value("length_penalty", 1.0);
-  if (kwargs.contains("early_stopping")) {
-    const auto& e = kwargs["early_stopping"];
-    o.early_stopping = e.is_boolean() ? (e.get<bool>() ? "true" : "false") : e.get<std::string>();
-  }
-  o.repetition_penalty = kwargs.value("repetition_penalty", 1.0);
-  o.no_repeat_ngram_size = kwargs.value("no_repeat_ngram_size", int64_t{0});
-  o.do_sample = kwargs.value("do_sample", false);
-  o.temperature = kwargs.value("temperature", 1.0);
-  o.top_k = kwargs.value("top_k", int64_t{50});
-  o.top_p = kwargs.value("top_p", 1.0);
-  o.num_captions = kwargs.value("num_return_sequences", int64_t{1});
-  return o;
-}
-
 // Generated captions as transformers' `sequences`: rows image-major, shorter
 // rows padded with `pad` to the longest.
 inline at::Tensor as_sequences(const std::vector<std::vector<Caption>>& captions, int64_t pad) {
@@ -96,6 +61,49 @@ inline at::Tensor as_sequences(const std::vector<std::vector<Caption>>& captions
       rows.push_back(torch::tensor(ids, torch::kLong));
     }
   return torch::stack(rows);
+}
+
+// The cases of tests/fixtures/generate_extra.json for one model folder: each
+// image's soft prompt (the reference `language_projection` row) run alone
+// through generate_text with the case's prompt text and, for sampled cases,
+// its seed; the ids must be transformers' rows ([start token] + generated ids
+// + padding). Returns the number of cases checked.
+inline int check_generate_extra(TextDecoder& decoder, const std::string& folder) {
+  const auto tokenizer = load_tokenizer(fixture(folder));
+  const at::Tensor soft = references(folder).view("language_projection");
+  const bool decoder_only = !decoder.spec().encoder_decoder;
+  const nlohmann::json cases = read_json_file(fixture("generate_extra.json")).at(folder);
+  int checked = 0;
+  for (const auto& [name, info] : cases.items()) {
+    CAPTURE(name);
+    // prompt null: no input_ids, which Blip2 replaces by [BOS] for OPT; tokenizer("") gives that too.
+    const std::string prompt = info["prompt"].is_null() ? "" : info["prompt"].get<std::string>();
+    const int64_t prompt_len = static_cast<int64_t>(tokenizer->encode(prompt, true).size());
+    GenerationOptions options = options_from_hf_kwargs(info["kwargs"], decoder_only, prompt_len);
+    options.prompt = prompt;
+    if (!info["seed"].is_null()) options.seed = info["seed"].get<uint64_t>();
+    const nlohmann::json& expected = info["sequences"];
+    REQUIRE(static_cast<int64_t>(expected.size()) == soft.size(0));
+    auto check_image = [&](int64_t image, const std::vector<Caption>& captions) {
+      CAPTURE(image);
+      std::vector<at::Tensor> rows;
+      for (const auto& row : expected[image]) rows.push_back(torch::tensor(row.get<std::vector<int64_t>>(), torch::kLong));
+      const at::Tensor want = torch::stack(rows);
+      const at::Tensor got = as_sequences({captions}, decoder.spec().pad_token_id);
+      CAPTURE(got);
+      CAPTURE(want);
+      CHECK(got.equal(want));
+    };
+    for (int64_t image = 0; image < soft.size(0); ++image)
+      check_image(image, generate_text(decoder, *tokenizer, soft.narrow(0, image, 1), options).captions.at(0));
+    // Sampled in one batch, every image still gets the captions of its own run.
+    if (options.do_sample) {
+      const GenerationOutput batch = generate_text(decoder, *tokenizer, soft, options);
+      for (int64_t image = 0; image < soft.size(0); ++image) check_image(image, batch.captions.at(image));
+    }
+    ++checked;
+  }
+  return checked;
 }
 
 }  // namespace capbench::testing

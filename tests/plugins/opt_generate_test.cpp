@@ -42,7 +42,7 @@ CaseRun run_case(TextDecoder& decoder, const std::string& folder, const std::str
   return run;
 }
 
-void check_cases(const std::string& folder, const std::string& dtype) {
+void check_cases(const std::string& folder, const std::string& dtype, int expected_cases) {
   auto decoder = make_component<TextDecoder>("opt", folder, dtype);
   const nlohmann::json cases = references_json(folder)["generate_cases"];
   int checked = 0;
@@ -63,17 +63,27 @@ void check_cases(const std::string& folder, const std::string& dtype) {
     }
     ++checked;
   }
-  CHECK(checked >= 5);
+  CHECK(checked == expected_cases);
 }
 
 }  // namespace
 
-TEST_CASE("every greedy and beam case of blip2-opt-tiny gives transformers' ids") { check_cases("blip2-opt-tiny", "fp32"); }
+// 14 cases, of which one samples (the test case after these).
+TEST_CASE("every greedy and beam case of blip2-opt-tiny gives transformers' ids") {
+  check_cases("blip2-opt-tiny", "fp32", 13);
+}
 
-TEST_CASE("generate cases of the fp16 checkpoint, upcast to fp32") { check_cases("blip2-opt-tiny-fp16", "fp32"); }
+TEST_CASE("generate cases of the fp16 checkpoint, upcast to fp32") { check_cases("blip2-opt-tiny-fp16", "fp32", 5); }
 
 TEST_CASE("generate cases of the sharded bf16 checkpoint, upcast to fp32") {
-  check_cases("blip2-opt-tiny-sharded", "fp32");
+  check_cases("blip2-opt-tiny-sharded", "fp32", 5);
+}
+
+TEST_CASE("generate_extra.json: every blip2-opt-tiny case, each image alone, gives transformers' ids") {
+  // min_new_tokens, early_stopping never / false, a long repetition-penalised caption, n-gram bans with
+  // several captions, and seeded top-k, top-p + temperature, three samples and beam sample.
+  auto decoder = make_component<TextDecoder>("opt", "blip2-opt-tiny");
+  CHECK(check_generate_extra(*decoder, "blip2-opt-tiny") == 10);
 }
 
 TEST_CASE("seeded sampling replays torch's CPU random stream") {

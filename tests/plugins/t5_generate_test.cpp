@@ -50,6 +50,11 @@ TEST_CASE("every greedy and beam case of blip2-t5-tiny gives transformers' ids a
   CHECK(checked == 11);
 }
 
+TEST_CASE("generate_extra.json: every blip2-t5-tiny case, each image alone, gives transformers' ids") {
+  auto decoder = make_component<TextDecoder>("t5", kFolder);
+  CHECK(check_generate_extra(*decoder, kFolder) == 8);
+}
+
 TEST_CASE("t5 generation through the text prompt: an empty prompt is tokenizer('') = [</s>]") {
   auto decoder = make_component<TextDecoder>("t5", kFolder);
   auto tokenizer = load_tokenizer(fixture(kFolder));

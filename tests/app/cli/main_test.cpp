@@ -1,4 +1,5 @@
-// The command line as a user meets it: exit codes, --help, --version, plugins.
+// The command line as a user meets it: exit codes, --help, --version. Each
+// command is tested end to end in its own file (cmd_NAME_test.cpp).
 #include <doctest/doctest.h>
 
 #include <array>
@@ -28,8 +29,6 @@ Result capbench(const std::string& args) {
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-const std::string kTestPlugins = std::string(CAPBENCH_BINARY_DIR) + "/test-plugins/";
 
 }  // namespace
 
@@ -61,34 +60,4 @@ TEST_CASE("every command has a --help that exits 0 and shows its usage") {
     CHECK_MESSAGE(r.status == 0, command);
     CHECK_MESSAGE(contains(r.output, std::string("usage: capbench ") + command), command);
   }
-}
-
-TEST_CASE("plugins lists a good plugin and refuses bad ones with exit 1") {
-  Result good = capbench("plugins --plugins " + kTestPlugins + "good");
-  CHECK(good.status == 0);
-  CHECK(contains(good.output, "echo"));
-  CHECK(contains(good.output, "encoder"));
-
-  Result json = capbench("plugins --json --plugins " + kTestPlugins + "good");
-  CHECK(json.status == 0);
-  CHECK(contains(json.output, "\"name\": \"echo\""));
-
-  Result wrong_abi = capbench("plugins --plugins " + kTestPlugins + "wrong-abi");
-  CHECK(wrong_abi.status == 1);
-  CHECK(contains(wrong_abi.output, "wrong-abi.so: plugin ABI version"));
-
-  Result not_plugin = capbench("plugins --plugins " + kTestPlugins + "not-a-plugin");
-  CHECK(not_plugin.status == 1);
-  CHECK(contains(not_plugin.output, "not a capbench plugin"));
-
-  Result duplicate = capbench("plugins --plugins " + kTestPlugins + "good --plugins " + kTestPlugins + "duplicate");
-  CHECK(duplicate.status == 1);
-  CHECK(contains(duplicate.output, "two plugins are named 'echo'"));
-}
-
-TEST_CASE("without --plugins or CAPBENCH_PLUGIN_PATH, plugins/ beside the binary is searched") {
-  unsetenv("CAPBENCH_PLUGIN_PATH");
-  Result r = capbench("plugins");
-  CHECK(r.status == 0);
-  CHECK(!contains(r.output, "error"));
 }

@@ -70,11 +70,11 @@ TEST_CASE("no database, a newer schema, an unknown run: one line each, exit 1") 
   CHECK(lines(unknown.err) == 1);
   CHECK(unknown.err.find("no run 0123456789ab") != std::string::npos);
 
-  { ResultsStore(dir / "results.sqlite").set_meta("schema_version", "2"); }
+  { ResultsStore(dir / "results.sqlite").set_meta("schema_version", "3"); }
   Result newer = capbench_report(dir.path().string(), dir);
   CHECK(newer.status == 1);
   CHECK(lines(newer.err) == 1);
-  CHECK(newer.err.find("schema version 2") != std::string::npos);
+  CHECK(newer.err.find("schema version 3") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir / "report.html"));
 }
 
