@@ -127,7 +127,7 @@ at::Tensor OptModel::forward(const at::Tensor& inputs_embeds, const at::Tensor& 
 
   nn::KvCache& cache = state->cache;
   cache.allocate(config_.num_hidden_layers, rows, config_.num_attention_heads, config_.head_dim(),
-                 nn::KvCache::capacity_for(length), place_.options(), /*key_bias=*/true);
+                 nn::KvCache::capacity_for(length, state->steps), place_.options(), /*key_bias=*/true);
   cache.write_key_bias(nn::additive_mask(mask, place_.dtype));
   at::Tensor out = run_layers(x, bias, &cache, hidden_states);
   cache.advance(length);

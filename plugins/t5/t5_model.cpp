@@ -171,7 +171,7 @@ void T5Model::start_state(T5State& state, const at::Tensor& encoder_output, cons
     state.cross.append(i, k, v);
   }
   state.cross.advance(length);
-  state.self.allocate(layers, rows, config_.num_heads, config_.d_kv, nn::KvCache::capacity_for(1), place_.options());
+  state.self.allocate(layers, rows, config_.num_heads, config_.d_kv, nn::KvCache::capacity_for(1, state.steps), place_.options());
 }
 
 at::Tensor T5Model::decode(const at::Tensor& decoder_ids, const at::Tensor& encoder_output,
