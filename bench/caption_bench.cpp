@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -173,7 +174,11 @@ int main(int argc, char** argv) {
   }
   try {
     if (max_new_tokens < 1) throw Error("--max-new-tokens must be at least 1");
-    if (threads > 0) at::set_num_threads(static_cast<int>(threads));
+    if (threads > 0) {
+      // nn::place() sets up every core unless OMP_NUM_THREADS names a count.
+      ::setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
+      at::set_num_threads(static_cast<int>(threads));
+    }
     c10::InferenceMode inference;
     if (plugin_dirs.empty())  // beside the build's bench/ folder
       plugin_dirs.push_back((std::filesystem::canonical("/proc/self/exe").parent_path().parent_path() / "plugins").string());

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -137,7 +138,11 @@ int main(int argc, char** argv) {
     }
   }
   try {
-    if (threads > 0) at::set_num_threads(static_cast<int>(threads));
+    if (threads > 0) {
+      // nn::place() sets up every core unless OMP_NUM_THREADS names a count.
+      ::setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
+      at::set_num_threads(static_cast<int>(threads));
+    }
     c10::InferenceMode inference;
     if (plugin_dirs.empty())
       plugin_dirs.push_back((fs::canonical("/proc/self/exe").parent_path().parent_path() / "plugins").string());
