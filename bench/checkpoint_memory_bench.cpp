@@ -1,16 +1,17 @@
-// Peak memory of loading a checkpoint: writes a ~1.5 GB random fp32 checkpoint
-// (an OPT-350m-sized decoder) in each format, then loads it in a fresh process
-// per target dtype into a module tree with load_module, touches every weight,
-// and prints the peak resident set divided by the bytes of the loaded weights.
-// One copy of the weights is 1.0; the process's own code and libraries come on
-// top (shown separately as "baseline"). Formats, one after the other (each
-// written, measured and deleted before the next):
+// Peak memory of loading a checkpoint: writes a random fp32 checkpoint (default
+// 26 layers: an OPT-350m-sized decoder, 1.52 GB; --layers 76 makes 4.0 GB) in
+// each format, then loads it in a fresh process per target dtype as a plugin
+// does -- load_module() with nn::load_options(), then nn::prepare(), which packs
+// every linear layer (fp32, bf16, or int8 quantized per output row) and lets go
+// of its source -- touches every weight (one product per layer, a sum over the
+// rest), and prints the peak resident set over the file's size. The process's
+// own code and libraries come on top (shown separately as "baseline"). Formats,
+// one after the other (each written, measured and deleted before the next):
 //   safetensors  three shards + model.safetensors.index.json
 //   bin          three torch.save shards + pytorch_model.bin.index.json (as transformers writes them)
 //   pth          one torch.save file {"model": state dict}, read as `weights` beside the folder (as LAVIS saves)
 //
-//   checkpoint_memory_bench [--layers N] [--format safetensors|bin|pth|all]
-//   (default 26 layers: 381 M parameters, 1.52 GB; all formats)
+//   checkpoint_memory_bench [--layers N] [--format safetensors|bin|pth|all] [--dtypes fp32,bf16,int8]
 #include <signal.h>
 #include <sys/wait.h>
 #include <torch/torch.h>
@@ -20,12 +21,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "core/checkpoint.h"
-#include "core/dtype.h"
 #include "core/module_loading.h"
+#include "core/nn/linear.h"
 #include "core/safetensors.h"
 #include "core/torch_pickle/torch_writer.h"
 
@@ -36,14 +38,10 @@ namespace {
 constexpr int64_t kHidden = 1024, kFfn = 4096, kVocab = 50272, kPositions = 2050;
 constexpr int kShards = 3;
 
-// Modules built as plugins should build them: uninitialised until loaded.
-struct LinearImpl : torch::nn::Module {
-  LinearImpl(int64_t in, int64_t out) {
-    register_parameter("weight", torch::empty({out, in}));
-    register_parameter("bias", torch::empty({out}));
-  }
-};
-TORCH_MODULE(Linear);
+// Modules built as plugins build them: uninitialised until loaded.
+std::shared_ptr<capbench::nn::Linear> Linear(int64_t in, int64_t out) {
+  return std::make_shared<capbench::nn::Linear>(in, out);
+}
 
 struct NormImpl : torch::nn::Module {
   explicit NormImpl(int64_t size) {
@@ -166,33 +164,41 @@ uint64_t status_kb(const char* key) {
   return 0;
 }
 
-// The measured process: build, load, touch, report one line.
+// The measured process: build, load, prepare, touch, report one line.
 int measure(const std::string& folder, const std::string& format, const std::string& dtype_name, int layers) {
   c10::InferenceMode inference;
-  at::ScalarType dtype = capbench::parse_dtype(dtype_name);
+  capbench::ComponentContext context;
+  context.dtype = dtype_name;
+  const capbench::nn::Placement place = capbench::nn::place(context, "checkpoint_memory_bench");
   Decoder decoder(layers);
   uint64_t baseline_kb = status_kb("VmRSS:");
   auto start = std::chrono::steady_clock::now();
   capbench::Checkpoint checkpoint = format == "pth" ? capbench::Checkpoint::open(folder, fs::path(folder) / kPthFile)
                                                     : capbench::Checkpoint::open(folder);
-  capbench::LoadOptions options;
-  options.dtype = dtype;
-  capbench::load_module(*decoder, checkpoint, "model.decoder.", options);
+  uint64_t file_bytes = 0;
+  for (const auto& file : checkpoint.files()) file_bytes += fs::file_size(file);
+  capbench::load_module(*decoder, checkpoint, "model.decoder.", capbench::nn::load_options(place, *decoder));
+  capbench::nn::prepare(*decoder, place);
   double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  // Use every weight once, as inference would, so that mapped pages are resident too.
+  // Use every weight once, as inference would, so that whatever they occupy is resident.
   double checksum = 0;
   uint64_t weight_bytes = 0;
   for (const auto& p : decoder->parameters()) {
     checksum += p.sum().item<double>();
     weight_bytes += p.numel() * p.element_size();
   }
+  for (const auto& module : decoder->modules()) {
+    if (auto* linear = dynamic_cast<capbench::nn::Linear*>(module.get())) {
+      checksum += linear->forward(at::ones({1, linear->in_features()}, place.dtype)).sum().item<double>();
+      weight_bytes += linear->weight_bytes();
+    }
+  }
   uint64_t peak_kb = status_kb("VmHWM:");
-  double ratio = peak_kb * 1024.0 / weight_bytes;
-  double above_baseline = (peak_kb - baseline_kb) * 1024.0 / weight_bytes;
-  std::printf("%-11s %-5s weights %7.1f MB  peak RSS %7.1f MB  baseline %5.1f MB  peak/weights %.3f  "
-              "(peak-baseline)/weights %.3f  load %.2f s  checksum %.3f\n",
-              format.c_str(), dtype_name.c_str(), weight_bytes / 1e6, peak_kb * 1024 / 1e6, baseline_kb * 1024 / 1e6, ratio,
-              above_baseline, load_s, checksum);
+  std::printf("%-11s %-5s file %7.1f MB  weights held %7.1f MB  peak RSS %7.1f MB  baseline %5.1f MB  peak/file %.3f  "
+              "(peak-baseline)/file %.3f  load %.2f s  checksum %.3f\n",
+              format.c_str(), dtype_name.c_str(), file_bytes / 1e6, weight_bytes / 1e6, peak_kb * 1024 / 1e6,
+              baseline_kb * 1024 / 1e6, peak_kb * 1024.0 / file_bytes, (peak_kb - baseline_kb) * 1024.0 / file_bytes,
+              load_s, checksum);
   return 0;
 }
 
@@ -216,15 +222,17 @@ int main(int argc, char** argv) {
   try {
     if (argc == 6 && std::string(argv[1]) == "--measure") return measure(argv[2], argv[3], argv[4], std::atoi(argv[5]));
     int layers = 26;
-    std::string format = "all";
+    std::string format = "all", dtypes = "fp32,bf16,int8";
     for (int i = 1; i < argc; i += 2) {
       const std::string flag = argv[i];
       if (i + 1 < argc && flag == "--layers") {
         layers = std::atoi(argv[i + 1]);
       } else if (i + 1 < argc && flag == "--format") {
         format = argv[i + 1];
+      } else if (i + 1 < argc && flag == "--dtypes") {
+        dtypes = argv[i + 1];
       } else {
-        std::cerr << "usage: checkpoint_memory_bench [--layers N] [--format safetensors|bin|pth|all]\n";
+        std::cerr << "usage: checkpoint_memory_bench [--layers N] [--format safetensors|bin|pth|all] [--dtypes fp32,bf16,int8]\n";
         return 2;
       }
     }
@@ -249,7 +257,9 @@ int main(int argc, char** argv) {
       std::printf("wrote %.2f GB of fp32 weights (%d layers, %s) in %.1f s to %s\n", bytes / 1e9, layers,
                   f == "pth" ? "one .pth file" : ("3 " + f + " shards").c_str(),
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), g_folder);
-      for (const char* dtype : {"fp32", "bf16"}) failures += spawn_measure("/proc/self/exe", f, dtype, layers) != 0;
+      std::stringstream list(dtypes);
+      for (std::string dtype; std::getline(list, dtype, ',');)
+        failures += spawn_measure("/proc/self/exe", f, dtype, layers) != 0;
       for (const char* file : g_file_names) ::unlink(file);
     }
     return failures ? 1 : 0;

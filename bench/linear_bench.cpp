@@ -1,5 +1,6 @@
 // Milliseconds of one linear layer y = x W^T + b by each CPU path -- libtorch's
-// at::linear, capbench's nn::Linear (core/nn/linear.cpp) and nn::PackedLinear in
+// at::linear, nn::Linear on libtorch's paths (what it does on CUDA or without
+// oneDNN: matrix-vector product, BLAS, oneDNN's inner product) and nn::PackedLinear in
 // fp32, bf16 (bf16 input) and int8 -- for the layer shapes of caption_bench's
 // models and row counts from a decoding step (1-8) to an image batch (1028).
 // The bench measures the machine's memory bandwidth (a sum over 512 MB) and,
@@ -25,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/memory_bandwidth.h"
 #include "core/error.h"
 #include "core/nn/linear.h"
 #include "core/nn/packed_linear.h"
@@ -49,27 +51,6 @@ const std::vector<Layer> kLayers = {{"small", "vit.fc1", 1536, 384}, {"small", "
 constexpr double kColdBytes = 256e6;  // > 8x the largest L3 of the machines in use
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-// Read bandwidth in bytes/s: the best of five sums over 512 MB, split across
-// the threads as the layers' work is. (Integer words, whose sum the compiler
-// vectorises; at::sum over floats measured less than a third of this.)
-double memory_bandwidth() {
-  const int64_t words = int64_t(512e6 / 8);
-  std::vector<uint64_t> data(words, 1);
-  double best = 1e9;
-  for (int i = 0; i < 5; ++i) {
-    std::atomic<uint64_t> total{0};
-    const double start = now();
-    at::parallel_for(0, words, words / 64, [&](int64_t begin, int64_t end) {
-      uint64_t sum = 0;
-      for (int64_t w = begin; w < end; ++w) sum += data[w];
-      total += sum;
-    });
-    best = std::min(best, now() - start);
-    if (total != static_cast<uint64_t>(words)) throw Error("linear_bench: the bandwidth sum is wrong");
-  }
-  return 512e6 / best;
-}
 
 // Best seconds of call(copy), cycling through the copies; every copy is called
 // once before timing starts (first calls prepare kernels). The best, not the
@@ -107,7 +88,7 @@ struct Method {
 };
 
 const std::vector<Method> kMethods = {{"at::linear", nn::PackedCompute::fp32, false},
-                                      {"nn::Linear", nn::PackedCompute::fp32, false},
+                                      {"libtorch paths", nn::PackedCompute::fp32, false},
                                       {"packed fp32", nn::PackedCompute::fp32, true},
                                       {"packed bf16", nn::PackedCompute::bf16, true},
                                       {"packed int8", nn::PackedCompute::int8, true}};
@@ -123,7 +104,7 @@ std::string cell(double ms, double floor_ms) {
 }
 
 void run(const std::vector<std::string>& models, const std::vector<int64_t>& row_counts, double min_seconds) {
-  const double bandwidth = memory_bandwidth();
+  const double bandwidth = bench::memory_bandwidth();
   const nn::CpuFeatures cpu = nn::cpu_features();
   std::printf("threads %d (OpenBLAS %d), oneDNN ISA %s (VNNI %s, bf16 kernels %s, int8 weights %d bits)\n",
               at::get_num_threads(), openblas_threads(), cpu.isa.c_str(), cpu.vnni ? "yes" : "no",
@@ -141,12 +122,12 @@ void run(const std::vector<std::string>& models, const std::vector<int64_t>& row
     const double values = static_cast<double>(layer.out) * layer.in, fp32_bytes = 4 * values;
     const auto copies_for = [&](double bytes) { return std::clamp(static_cast<int>(kColdBytes / bytes + 0.999), 1, 64); };
     std::vector<at::Tensor> weights, biases;
-    std::vector<std::unique_ptr<nn::Linear>> linears;  // capbench's layer over the same tensors
+    std::vector<std::unique_ptr<nn::Linear>> linears;  // nn::Linear unpacked, over the same tensors
     for (int c = 0; c < copies_for(fp32_bytes); ++c) {
       weights.push_back(at::randn({layer.out, layer.in}) * 0.02);
       biases.push_back(at::randn({layer.out}) * 0.02);
       linears.push_back(std::make_unique<nn::Linear>(weights.back(), biases.back()));
-      linears.back()->prepare();
+      linears.back()->prepare(std::nullopt);
     }
     std::vector<std::vector<nn::PackedLinear>> packed(kMethods.size());
     for (size_t m = 0; m < kMethods.size(); ++m) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <unordered_map>
 
 #include "core/blip2_config.h"
@@ -60,7 +61,41 @@ fs::path shard_path(const fs::path& index, const std::string& shard) {
   return index.parent_path() / relative;
 }
 
+// Every file a Checkpoint has mapped, for release_file_pages(); a mapping lives
+// while a checkpoint or a view of it does.
+struct MappedFiles {
+  std::mutex mutex;
+  std::vector<std::weak_ptr<MappedFile>> files;
+
+  void add(const std::shared_ptr<MappedFile>& file) {
+    std::lock_guard<std::mutex> lock(mutex);
+    files.erase(std::remove_if(files.begin(), files.end(), [](const auto& f) { return f.expired(); }), files.end());
+    files.push_back(file);
+  }
+};
+
+MappedFiles& mapped_files() {
+  static MappedFiles registry;
+  return registry;
+}
+
 }  // namespace
+
+void release_file_pages(const at::Tensor& tensor) {
+  if (!tensor.defined() || !tensor.device().is_cpu() || !tensor.has_storage() || tensor.numel() == 0) return;
+  // The storage spans every element of a strided view.
+  const auto* first = static_cast<const uint8_t*>(tensor.storage().data());
+  const auto* last = first + tensor.storage().nbytes();
+  MappedFiles& registry = mapped_files();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  for (const auto& weak : registry.files) {
+    const std::shared_ptr<MappedFile> file = weak.lock();
+    if (file && first >= file->data() && last <= file->data() + file->size()) {
+      file->release(static_cast<uint64_t>(first - file->data()), static_cast<uint64_t>(last - file->data()));
+      return;
+    }
+  }
+}
 
 struct Checkpoint::Impl {
   struct Location {
@@ -94,11 +129,13 @@ struct Checkpoint::Impl {
     if (is_torch_file(path)) {
       TorchFile file = TorchFile::open(path);
       files.push_back({path, {}});
+      mapped_files().add(file.mapping());
       for (const TorchTensorEntry& t : file.tensors())
         add({{t.name, t.dtype, t.shape, path}, index, file.mapping(), t.begin, t.end, t.strides, {}});
     } else {
       SafetensorsFile file = SafetensorsFile::open(path);
       files.push_back({path, file.header().metadata});
+      mapped_files().add(file.mapping());
       for (const SafetensorsEntry& e : file.header().tensors)
         add({{e.name, e.dtype, e.shape, path}, index, file.mapping(), e.begin, e.end, contiguous_strides(e.shape), {}});
     }

@@ -65,4 +65,11 @@ class Checkpoint {
   std::shared_ptr<Impl> impl_;
 };
 
+// Drops the resident pages under `tensor` when its data lies in a weights file a
+// Checkpoint has memory-mapped (a parameter that load() returned as a view), e.g.
+// once a layer has copied the values into a layout of its own: the tensor stays
+// readable, its pages are read from the file again when touched. Does nothing
+// for any other tensor. Never for a view something has written to.
+void release_file_pages(const at::Tensor& tensor);
+
 }  // namespace capbench

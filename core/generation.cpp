@@ -43,7 +43,8 @@ GenerationOutput generate(TextDecoder& decoder, const at::Tensor& soft_prompt, c
   if (prompt_ids.dim() != 2 || prompt_ids.size(0) != soft_prompt.size(0) || !prompt_mask.sizes().equals(prompt_ids.sizes()))
     throw Error("prompt ids and mask must be [B,P] with B = the soft prompt's batch size");
 
-  SearchResult found = run_search(decoder, decoder.start(soft_prompt, prompt_ids, prompt_mask), search);
+  SearchResult found =
+      run_search(decoder, decoder.start_for_steps(soft_prompt, prompt_ids, prompt_mask, search.max_new_tokens), search);
 
   // What transformers returns ahead of the generated tokens.
   const int64_t lead = spec.encoder_decoder ? spec.decoder_start_token_id : spec.bos_token_id;

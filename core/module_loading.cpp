@@ -101,15 +101,15 @@ void load_module(torch::nn::Module& module, const Checkpoint& checkpoint, const 
   }
 
   torch::NoGradGuard no_grad;
-  // One converted tensor per checkpoint name: tied and shared targets reuse it.
+  // One converted tensor per checkpoint name and dtype: tied and shared targets reuse it.
   std::unordered_map<std::string, at::Tensor> loaded;
   for (auto& target : targets) {
-    auto it = loaded.find(target.source);
-    if (it == loaded.end()) {
-      at::ScalarType stored = checkpoint.info(target.source).dtype;
-      at::ScalarType dtype = at::isFloatingType(stored) ? options.dtype : stored;
-      it = loaded.emplace(target.source, checkpoint.load(target.source, dtype, options.device)).first;
-    }
+    const at::ScalarType stored = checkpoint.info(target.source).dtype;
+    const at::ScalarType dtype =
+        at::isFloatingType(stored) && !options.keep_stored.count(target.name) ? options.dtype : stored;
+    const std::string key = target.source + '\0' + c10::toString(dtype);
+    auto it = loaded.find(key);
+    if (it == loaded.end()) it = loaded.emplace(key, checkpoint.load(target.source, dtype, options.device)).first;
     if (!target.tensor.is_same(it->second)) target.tensor.set_data(it->second);
   }
 }

@@ -21,6 +21,7 @@ struct LoadOptions {
   c10::Device device = c10::Device(c10::kCPU);
   std::map<std::string, std::string> tied;    // module param name -> checkpoint name (both WITHOUT prefix) to use when the param's own tensor is absent (e.g. OPT "lm_head.weight" -> "model.decoder.embed_tokens.weight")
   std::set<std::string> ignore;               // checkpoint names (without prefix) that may be present but unused (e.g. "embeddings.position_ids")
+  std::set<std::string> keep_stored;          // module param names loaded in the checkpoint's own dtype (on the CPU: views of the file), e.g. weights nn::prepare() packs one at a time (nn::load_options)
 };
 
 // Fills every parameter and buffer of `module` (libtorch names, "." separated, e.g.

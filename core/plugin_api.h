@@ -24,7 +24,7 @@ namespace capbench {
 
 // Bump whenever a type below (or Settings, Error, a tokenizer or checkpoint class
 // a plugin uses) changes layout or meaning.
-inline constexpr int kPluginAbiVersion = 2;  // 2: ComponentContext::weights, Checkpoint::open(folder, weights)
+inline constexpr int kPluginAbiVersion = 2;  // 2: ComponentContext::weights, Checkpoint::open(folder, weights), TextDecoder::start_for_steps, dtype "int8"
 
 // Plain C layout, so that the host can read it from a plugin of any ABI version.
 struct PluginInfo {
@@ -39,7 +39,7 @@ struct PluginInfo {
 struct ComponentContext {
   std::filesystem::path checkpoint;  // Hugging Face snapshot folder (or file) the component reads
   std::string device;                // "cpu", "cuda", "cuda:1"
-  std::string dtype;                 // "fp32", "fp16" or "bf16"
+  std::string dtype;                 // "fp32", "fp16", "bf16" or "int8" (int8 linear weights, CPU: nn::place)
   Settings settings;                 // the component's remaining keys; unread keys are an error
   // A weights file read instead of the folder's weights (a LAVIS .pth, a torch.save
   // state dict, a .safetensors file); empty: the folder's. Pass both to
@@ -104,6 +104,14 @@ class TextDecoder {
   // Runs the prefix [soft_prompt; embed(prompt_ids)] (prompt_mask 1 = real token,
   // 0 = padding) once and returns the state for step().
   virtual Start start(const at::Tensor& soft_prompt, const at::Tensor& prompt_ids, const at::Tensor& prompt_mask) = 0;
+  // start() for a search that calls step() at most max_new_tokens times, so
+  // that the decoder allocates its caches once for every position it will hold
+  // (generate() calls this one). The default is start(): caches that grow.
+  virtual Start start_for_steps(const at::Tensor& soft_prompt, const at::Tensor& prompt_ids,
+                                const at::Tensor& prompt_mask, int64_t max_new_tokens) {
+    (void)max_new_tokens;
+    return start(soft_prompt, prompt_ids, prompt_mask);
+  }
   // Feeds one token per row ([R] int64) and returns the next logits [R,V] float32.
   virtual at::Tensor step(DecoderState& state, const at::Tensor& tokens) = 0;
   // Keeps rows `rows` ([R'] int64, repeats allowed) of the state, in that order:

@@ -1,8 +1,10 @@
 #include <iostream>
 
 #include "app/cli/command.h"
+#include "core/dtype.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/nn/packed_linear.h"
 
 namespace capbench::cli {
 
@@ -33,6 +35,14 @@ bool parse(const std::vector<std::string>& args, const Command& command, const p
                      : vm.count("verbose") ? log::Verbosity::verbose
                                            : log::Verbosity::normal);
   return true;
+}
+
+void check_dtype_option(const std::string& dtype, const std::string& device, const std::string& command) {
+  if (dtype != "int8") return;
+  const std::string where = command + " --dtype int8";
+  if (!parse_device(device).is_cpu())
+    throw Error(where + ": int8 runs on the CPU only (oneDNN); on CUDA use --dtype fp16 or bf16, or --device cpu");
+  nn::check_packed_compute(nn::PackedCompute::int8, where);
 }
 
 std::vector<std::string> plugin_dirs(const po::variables_map& vm) {

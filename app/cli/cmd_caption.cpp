@@ -88,7 +88,7 @@ int run_caption(const std::vector<std::string>& args) {
       ("question", po::value<std::string>(), "ask a question: the prompt becomes \"Question: ... Answer:\"")
       ("context", po::value<std::vector<std::string>>()->composing(), "an earlier turn question=answer (repeatable)")
       ("context-file", po::value<std::string>(), "earlier turns, one per line: question<TAB>answer or question=answer")
-      ("dtype", po::value(&dtype)->default_value(dtype), "fp32, fp16 or bf16")
+      ("dtype", po::value(&dtype)->default_value(dtype), "fp32, fp16, bf16 or int8 (int8 linear weights, CPU; README, Speed)")
       ("device", po::value(&device)->default_value(device), "cpu, cuda, cuda:N or auto")
       ("batch-size", po::value(&batch_size)->default_value(batch_size), "images per forward pass")
       ("threads", po::value(&threads)->default_value(threads), "CPU threads (0: every core, or OMP_NUM_THREADS)")
@@ -109,6 +109,7 @@ int run_caption(const std::vector<std::string>& args) {
   if (batch_size < 1) throw UsageError("--batch-size must be at least 1");
   generation.prompt = prompt_of(vm, generation);
   if (decoder_plugin.empty()) decoder_plugin = decoder_for(model);
+  check_dtype_option(dtype, device, "caption");
 
   c10::InferenceMode inference;
   PluginRegistry registry(PluginRegistry::search_path(plugin_dirs(vm)));

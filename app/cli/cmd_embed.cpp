@@ -16,7 +16,7 @@ int run_embed(const std::vector<std::string>& args) {
       "json", "print a JSON array of {\"text\", \"embedding\"} in input order")(
       "batch-size", po::value<int64_t>()->default_value(0), "texts per forward pass (0: the plugin's default)")(
       "device", po::value<std::string>()->default_value("auto"), "cpu, cuda, cuda:N or auto")(
-      "dtype", po::value<std::string>()->default_value("fp32"), "fp32 or bf16 (fp16 on CUDA)")(
+      "dtype", po::value<std::string>()->default_value("fp32"), "fp32, bf16 or int8 (int8 linear weights, CPU), fp16 on CUDA")(
       "plugin", po::value<std::string>()->default_value("minilm"), "embedder plugin")(
       "text", po::value<std::vector<std::string>>(), "texts (default: one per line from standard input)");
   po::positional_options_description positional;
@@ -33,6 +33,7 @@ int run_embed(const std::vector<std::string>& args) {
   scorer.batch_size = vm["batch-size"].as<int64_t>();
   if (scorer.batch_size < 0) throw UsageError("--batch-size must not be negative");
   scorer.plugin_dirs = plugin_dirs(vm);
+  check_dtype_option(scorer.dtype, scorer.device, "embed");
   const std::shared_ptr<SentenceEmbedder> embedder = load_scorer(scorer);
 
   const at::Tensor embeddings = embedder->embed(texts).to(at::kCPU, at::kFloat).contiguous();

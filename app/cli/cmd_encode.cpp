@@ -34,7 +34,7 @@ int run_encode(const std::vector<std::string>& args) {
       "pixel-values", po::value<std::string>(),
       "safetensors file with a float32 [B,3,H,W] tensor `pixel_values` to use instead of image files")(
       "dump", po::value<std::string>()->required(), "safetensors file to write")(
-      "dtype", po::value<std::string>()->default_value("fp32"), "fp32, fp16 or bf16")(
+      "dtype", po::value<std::string>()->default_value("fp32"), "fp32, fp16, bf16 or int8 (int8 linear weights, CPU)")(
       "device", po::value<std::string>()->default_value("cpu"), "cpu, cuda, cuda:N or auto")(
       "encoder", po::value<std::string>()->default_value("blip2-vision"), "encoder plugin")(
       "bridge", po::value<std::string>()->default_value("qformer"), "bridge plugin");
@@ -52,6 +52,7 @@ int run_encode(const std::vector<std::string>& args) {
   if (images.empty() == !vm.count("pixel-values"))
     throw UsageError("give image files or --pixel-values FILE (exactly one of them)");
 
+  check_dtype_option(vm["dtype"].as<std::string>(), vm["device"].as<std::string>(), "encode");
   const PluginRegistry registry(PluginRegistry::search_path(plugin_dirs(vm)));
   const ComponentContext context{model, vm["device"].as<std::string>(), vm["dtype"].as<std::string>(), Settings(),
                                  vm["weights"].as<std::string>()};

@@ -29,6 +29,10 @@ po::options_description common_options();
 bool parse(const std::vector<std::string>& args, const Command& command, const po::options_description& options,
            const po::positional_options_description& positional, po::variables_map& vm);
 
+// Refuses --dtype int8 where it cannot run (CUDA, a CPU below AVX2, capbench
+// without oneDNN) with one line naming `command`, before anything loads.
+void check_dtype_option(const std::string& dtype, const std::string& device, const std::string& command);
+
 // Plugin directories from --plugins, $CAPBENCH_PLUGIN_PATH or the default.
 std::vector<std::string> plugin_dirs(const po::variables_map& vm);
 

@@ -171,8 +171,9 @@ void check_device(Section& s, const std::string& key, const std::string& value) 
 }
 
 void check_dtype(Section& s, const std::string& key, const std::string& value) {
-  static const std::set<std::string> names = {"auto", "fp32", "fp16", "bf16", "float32", "float16", "bfloat16"};
-  s.check_value(key, names.count(value) > 0, "must be \"auto\", \"fp32\", \"fp16\" or \"bf16\" (got \"" + value + "\")");
+  static const std::set<std::string> names = {"auto", "fp32", "fp16", "bf16", "int8", "float32", "float16", "bfloat16"};
+  s.check_value(key, names.count(value) > 0,
+                "must be \"auto\", \"fp32\", \"fp16\", \"bf16\" or \"int8\" (got \"" + value + "\")");
 }
 
 struct Defaults {

@@ -26,7 +26,7 @@ struct ComponentSpec {
   std::filesystem::path checkpoint;            // resolved against the experiment file's folder
   std::filesystem::path weights;               // optional weights file (e.g. a LAVIS .pth) read instead of the folder's; resolved likewise
   std::string device;                          // as written: "auto", "cpu", "cuda", "cuda:1"
-  std::string dtype;                           // as written: "auto", "fp32", "fp16", "bf16"
+  std::string dtype;                           // as written: "auto", "fp32", "fp16", "bf16", "int8"
   std::shared_ptr<const toml::table> settings; // the plugin's own keys (source positions kept)
   std::string where;                           // names the table in messages: "exp.toml [decoder]"
   std::string key;                             // canonical JSON of all of the above but `where` (weights only when set)

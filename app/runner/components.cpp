@@ -5,6 +5,7 @@
 
 #include "app/image_pipeline.h"
 #include "core/dtype.h"
+#include "core/nn/placement.h"
 #include "core/plugin_loader.h"
 #include "core/tokenizer.h"
 
@@ -19,7 +20,9 @@ struct Placed {
 
 Placed placement(const ComponentSpec& spec) {
   std::string device = resolve_device(spec.device);
-  return {c10::Device(device), parse_dtype(resolve_dtype(spec.dtype, device))};
+  const std::string dtype = resolve_dtype(spec.dtype, device);
+  // int8 is of the weights: what flows between components is the activations' dtype.
+  return {c10::Device(device), dtype == "int8" ? nn::int8_activation_dtype() : parse_dtype(dtype)};
 }
 
 ComponentContext context(const ComponentSpec& spec) {
@@ -67,6 +70,7 @@ class PluginCaptionSide : public CaptionSide {
 std::string resolve_device(const std::string& device) { return parse_device(device).str(); }
 
 std::string resolve_dtype(const std::string& dtype, const std::string& resolved_device) {
+  if (dtype == "int8") return dtype;
   if (dtype != "auto") return dtype_name(parse_dtype(dtype));
   return resolved_device.rfind("cuda", 0) == 0 ? "bf16" : "fp32";
 }

@@ -54,7 +54,7 @@ class PluginComponents : public ComponentFactory {
 std::shared_ptr<SentenceEmbedder> make_scorer(const PluginRegistry& registry, const ComponentSpec& scorer);
 
 // "auto" -> cuda when present, else cpu; and the dtype for it ("auto" -> fp32
-// on CPU, bf16 on CUDA).
+// on CPU, bf16 on CUDA; "int8" stays "int8").
 std::string resolve_device(const std::string& device);
 std::string resolve_dtype(const std::string& dtype, const std::string& resolved_device);
 

@@ -9,6 +9,11 @@
 
 namespace capbench::nn {
 
+// act(layer(x)), by the layer itself when it was given `act` (Linear::set_activation:
+// fused into its product) and here otherwise. A model gives the first layer of
+// each block its activation when it is built.
+at::Tensor activated(const Linear& layer, const std::string& act, const at::Tensor& x);
+
 // down(act(up(x))): OPT's fc1/fc2, the ViT's MLP, BERT's intermediate/output.
 at::Tensor feed_forward(const at::Tensor& x, const Linear& up, const std::string& act, const Linear& down);
 

@@ -4,12 +4,15 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 
 namespace capbench::nn {
 
-int64_t KvCache::capacity_for(int64_t needed) { return needed + std::max<int64_t>(32, needed / 2); }
+int64_t KvCache::capacity_for(int64_t needed, int64_t steps) {
+  return needed + (steps > 0 ? steps : std::max<int64_t>(32, needed / 2));
+}
 
 void KvCache::allocate(int64_t layers, int64_t rows, int64_t heads, int64_t head_dim, int64_t capacity,
                        const at::TensorOptions& options, bool key_bias) {
@@ -72,6 +75,32 @@ at::Tensor KvCache::key_bias(int64_t n) const {
 }
 
 void KvCache::select(const at::Tensor& rows) {
+  if (rows.size(0) == this->rows()) {
+    // Beam search reorders rows without changing their number: only the rows
+    // that change are rewritten, and only their filled positions, from a copy
+    // of their sources (not every buffer in full each step).
+    const at::Tensor cpu = rows.to(at::kCPU, at::kLong).contiguous();
+    const int64_t* source = cpu.data_ptr<int64_t>();
+    std::vector<int64_t> changed, from;
+    for (int64_t r = 0; r < cpu.size(0); ++r)
+      if (source[r] != r) changed.push_back(r), from.push_back(source[r]);
+    if (changed.empty() || length_ == 0) return;
+    const auto index = at::TensorOptions().dtype(at::kLong).device(rows.device());
+    const at::Tensor targets = at::tensor(changed, at::kLong).to(index.device()),
+                     sources = at::tensor(from, at::kLong).to(index.device());
+    for (auto* buffers : {&keys_, &values_}) {
+      for (at::Tensor& buffer : *buffers) {
+        at::Tensor filled = buffer.narrow(2, 0, length_);
+        filled.index_copy_(0, targets, filled.index_select(0, sources));
+      }
+    }
+    // Past length() the key bias is 0 in every row.
+    if (key_bias_.defined()) {
+      at::Tensor filled = key_bias_.narrow(1, 0, length_);
+      filled.index_copy_(0, targets, filled.index_select(0, sources));
+    }
+    return;
+  }
   for (auto* buffers : {&keys_, &values_})
     for (at::Tensor& buffer : *buffers) buffer = buffer.index_select(0, rows);
   if (key_bias_.defined()) key_bias_ = key_bias_.index_select(0, rows);

@@ -15,9 +15,10 @@ namespace capbench::nn {
 
 class KvCache {
  public:
-  // The capacity to allocate when only `needed` positions are known (the
-  // prefix): room for some steps beyond it. Growth is the fallback.
-  static int64_t capacity_for(int64_t needed);
+  // The capacity to allocate for `needed` positions (the prefix) and then
+  // `steps` more, one per decoding step; with steps 0 (unknown), room for some
+  // steps beyond the prefix, and growth as the fallback.
+  static int64_t capacity_for(int64_t needed, int64_t steps = 0);
 
   // Allocates the buffers; length() becomes 0. With key_bias, the key bias is
   // kept too (zeros: every position may be attended to).

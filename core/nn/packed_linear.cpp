@@ -147,6 +147,7 @@ CpuFeatures cpu_features() {
   features.int8 = isa_has(isa, dnnl::cpu_isa::avx2);
   features.vnni = isa_has(isa, dnnl::cpu_isa::avx512_core_vnni) || isa_has(isa, dnnl::cpu_isa::avx2_vnni);
   features.bf16_kernels = isa_has(isa, dnnl::cpu_isa::avx512_core);
+  features.native_bf16 = isa_has(isa, dnnl::cpu_isa::avx512_core_bf16);
   return features;
 }
 

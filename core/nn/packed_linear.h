@@ -50,6 +50,7 @@ struct CpuFeatures {
   bool int8 = false;          // oneDNN has int8 kernels here (AVX2 and up)
   bool vnni = false;          // AVX512_VNNI or AVX_VNNI: int8 weights keep 8 bits
   bool bf16_kernels = false;  // oneDNN computes in bf16 here (AVX-512 and up)
+  bool native_bf16 = false;   // the CPU multiplies bf16 itself (AVX512_BF16, AMX): bf16 is fast
 };
 CpuFeatures cpu_features();
 

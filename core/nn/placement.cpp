@@ -9,6 +9,7 @@
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/nn/packed_linear.h"
 
 namespace capbench::nn {
 
@@ -38,13 +39,29 @@ void check_compute_dtype(at::ScalarType dtype, const c10::Device& device, const 
 
 }  // namespace
 
+std::string Placement::name() const { return int8 ? "int8" : dtype_name(dtype); }
+
+at::ScalarType int8_activation_dtype() { return cpu_features().native_bf16 ? at::kBFloat16 : at::kFloat; }
+
 Placement place(const ComponentContext& ctx, const std::string& component,
                 const std::map<at::ScalarType, std::string>& refused) {
   Placement p;
-  p.dtype = parse_dtype(ctx.dtype.empty() ? "fp32" : ctx.dtype);
+  p.device = parse_device(ctx.device.empty() ? "cpu" : ctx.device);
+  if (ctx.dtype == "int8") {
+    if (!p.device.is_cpu())
+      throw Error(component + ": int8 runs on the CPU only (oneDNN); on " + p.device.str() + " use fp16, bf16 or fp32");
+    check_packed_compute(PackedCompute::int8, component);
+    p.int8 = true;
+    p.dtype = int8_activation_dtype();
+  } else {
+    try {
+      p.dtype = parse_dtype(ctx.dtype.empty() ? "fp32" : ctx.dtype);
+    } catch (const Error&) {
+      throw Error(component + ": unknown dtype '" + ctx.dtype + "' (fp32, fp16, bf16 or int8)");
+    }
+  }
   if (auto reason = refused.find(p.dtype); reason != refused.end())
     throw Error(component + ": " + dtype_name(p.dtype) + " is not supported: " + reason->second);
-  p.device = parse_device(ctx.device.empty() ? "cpu" : ctx.device);
   check_compute_dtype(p.dtype, p.device, component);
   use_all_cores();
   return p;

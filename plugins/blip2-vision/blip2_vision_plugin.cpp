@@ -7,6 +7,7 @@
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/module_loading.h"
+#include "core/nn/linear.h"
 #include "core/nn/placement.h"
 #include "core/plugin_api.h"
 #include "plugins/blip2-vision/eva_vit.h"
@@ -22,8 +23,8 @@ class Blip2VisionEncoder : public ImageEncoder {
     const Blip2Config config = Blip2Config::from_path(checkpoint_.folder());
     const bool split_bias = checkpoint_.contains("vision_model.encoder.layers.0.self_attn.q_bias");
     model_ = std::make_shared<EvaVit>(config.vision, split_bias);
-    load_module(*model_, checkpoint_, "vision_model.", {place_.dtype, place_.device});
-    model_->loaded();
+    load_module(*model_, checkpoint_, "vision_model.", nn::load_options(place_, *model_));
+    model_->loaded(place_);
   }
 
   Output encode(const at::Tensor& pixel_values, bool want_hidden_states) override {

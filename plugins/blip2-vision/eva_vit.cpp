@@ -38,6 +38,7 @@ VisionLayer::VisionLayer(const Blip2VisionConfig& config, bool split_bias) : act
   layer_norm1_ = register_module("layer_norm1", std::make_shared<nn::LayerNorm>(config.hidden_size, config.layer_norm_eps));
   auto mlp = nn::level(*this, "mlp");
   fc1_ = mlp->register_module("fc1", std::make_shared<nn::Linear>(config.hidden_size, config.intermediate_size));
+  fc1_->set_activation(act_);
   fc2_ = mlp->register_module("fc2", std::make_shared<nn::Linear>(config.intermediate_size, config.hidden_size));
   layer_norm2_ = register_module("layer_norm2", std::make_shared<nn::LayerNorm>(config.hidden_size, config.layer_norm_eps));
 }
@@ -61,9 +62,9 @@ EvaVit::EvaVit(const Blip2VisionConfig& config, bool split_bias) : config_(confi
   post_layernorm_ = register_module("post_layernorm", std::make_shared<nn::LayerNorm>(d, config.layer_norm_eps));
 }
 
-void EvaVit::loaded() {
+void EvaVit::loaded(const nn::Placement& place) {
   for (auto& layer : layers_) layer->attention().fuse_split_bias();
-  nn::prepare(*this);
+  nn::prepare(*this, place);
 }
 
 VisionOutput EvaVit::forward(const at::Tensor& pixel_values, bool want_hidden_states) const {

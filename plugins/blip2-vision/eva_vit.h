@@ -9,6 +9,7 @@
 #include "core/blip2_config.h"
 #include "core/nn/linear.h"
 #include "core/nn/norms.h"
+#include "core/nn/placement.h"
 
 namespace capbench::blip2 {
 
@@ -49,8 +50,8 @@ struct VisionOutput {
 class EvaVit : public torch::nn::Module {
  public:
   EvaVit(const Blip2VisionConfig& config, bool split_bias);
-  // Call once after load_module(): fuses split biases and prepares the layers.
-  void loaded();
+  // Call once after load_module(): fuses split biases and prepares the layers for `place`.
+  void loaded(const nn::Placement& place);
   // pixel_values [B,3,H,W] already in the module's dtype and device.
   VisionOutput forward(const at::Tensor& pixel_values, bool want_hidden_states) const;
 

@@ -54,6 +54,7 @@ BertLayer::BertLayer(const BertConfig& c) : heads_(c.num_attention_heads), act_(
   attention_norm_ = attention_output->register_module("LayerNorm", std::make_shared<nn::LayerNorm>(d, c.layer_norm_eps));
   intermediate_ = nn::level(*this, "intermediate")
                       ->register_module("dense", std::make_shared<nn::Linear>(d, c.intermediate_size));
+  intermediate_->set_activation(act_);
   auto output = nn::level(*this, "output");
   output_dense_ = output->register_module("dense", std::make_shared<nn::Linear>(c.intermediate_size, d));
   output_norm_ = output->register_module("LayerNorm", std::make_shared<nn::LayerNorm>(d, c.layer_norm_eps));
@@ -81,7 +82,7 @@ BertModel::BertModel(const BertConfig& c) : config_(c) {
                                       [&](int64_t) { return std::make_shared<BertLayer>(c); });
 }
 
-void BertModel::loaded() { nn::prepare(*this); }
+void BertModel::loaded(const nn::Placement& place) { nn::prepare(*this, place); }
 
 BertModel::Output BertModel::forward(const at::Tensor& ids, const at::Tensor& mask) const {
   const int64_t length = ids.size(1);

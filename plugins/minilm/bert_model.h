@@ -13,6 +13,7 @@
 #include "core/nn/embedding.h"
 #include "core/nn/linear.h"
 #include "core/nn/norms.h"
+#include "core/nn/placement.h"
 
 namespace capbench::minilm {
 
@@ -48,8 +49,8 @@ class BertLayer : public torch::nn::Module {
 class BertModel : public torch::nn::Module {
  public:
   explicit BertModel(const BertConfig& config);
-  // Call once after load_module().
-  void loaded();
+  // Call once after load_module(): prepares the layers for `place`.
+  void loaded(const nn::Placement& place);
 
   struct Output {
     at::Tensor embedding_output;   // [B,T,D], LN(word + position + token type)

@@ -10,6 +10,7 @@
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/module_loading.h"
+#include "core/nn/linear.h"
 #include "core/nn/placement.h"
 #include "core/tokenizer.h"
 #include "plugins/minilm/bert_model.h"
@@ -61,14 +62,14 @@ class MiniLMEmbedder : public SentenceEmbedder {
     const Checkpoint checkpoint = Checkpoint::open(config_.transformer_dir);
     // BertModel checkpoints name tensors "embeddings..."; BertFor* ones "bert.embeddings...".
     const std::string prefix = checkpoint.contains("bert.embeddings.word_embeddings.weight") ? "bert." : "";
-    LoadOptions options{place_.dtype, place_.device};
+    LoadOptions options = nn::load_options(place_, *model_);
     for (const std::string& name : checkpoint.names(prefix)) {
       const std::string local = name.substr(prefix.size());
       // sentence-transformers never runs the pooler; old exports also store position_ids.
       if (local.rfind("pooler.", 0) == 0 || local == "embeddings.position_ids") options.ignore.insert(local);
     }
     load_module(*model_, checkpoint, prefix, options);
-    model_->loaded();
+    model_->loaded(place_);
 
     tokenizer_ = load_tokenizer(config_.transformer_dir);
     pad_id_ = tokenizer_->special_tokens().pad >= 0 ? tokenizer_->special_tokens().pad : bert.pad_token_id;

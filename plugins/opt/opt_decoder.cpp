@@ -51,9 +51,15 @@ class OptDecoder : public TextDecoder {
   const DecoderSpec& spec() const override { return spec_; }
 
   Start start(const at::Tensor& soft_prompt, const at::Tensor& prompt_ids, const at::Tensor& prompt_mask) override {
+    return start_for_steps(soft_prompt, prompt_ids, prompt_mask, 0);
+  }
+
+  Start start_for_steps(const at::Tensor& soft_prompt, const at::Tensor& prompt_ids, const at::Tensor& prompt_mask,
+                        int64_t max_new_tokens) override {
     c10::InferenceMode inference;
     auto [embeds, mask] = inputs(soft_prompt, prompt_ids, prompt_mask);
     auto state = std::make_unique<OptState>();
+    state->steps = max_new_tokens;
     at::Tensor hidden = model_->forward(embeds, mask, state.get(), nullptr);
     Start out;
     out.logits = model_->logits(hidden.select(1, hidden.size(1) - 1));

@@ -48,6 +48,7 @@ OptLayer::OptLayer(const OptConfig& c) : pre_norm_(c.do_layer_norm_before), act_
   self_attn_ = register_module("self_attn", std::make_shared<OptAttention>(c));
   self_attn_layer_norm_ = register_module("self_attn_layer_norm", norm(c));
   fc1_ = register_module("fc1", std::make_shared<nn::Linear>(c.hidden_size, c.ffn_dim, c.enable_bias));
+  fc1_->set_activation(act_);
   fc2_ = register_module("fc2", std::make_shared<nn::Linear>(c.ffn_dim, c.hidden_size, c.enable_bias));
   final_layer_norm_ = register_module("final_layer_norm", norm(c));
 }
@@ -74,18 +75,20 @@ OptModel::OptModel(const OptConfig& c, const Checkpoint& checkpoint, const std::
   layers_ = nn::layer_list<OptLayer>(*decoder, "layers", c.num_hidden_layers,
                                      [&](int64_t) { return std::make_shared<OptLayer>(c); });
   if (c.has_final_layer_norm()) final_layer_norm_ = decoder->register_module("final_layer_norm", norm(c));
-  load_module(*this, checkpoint, prefix, {place.dtype, place.device});
+  load_module(*this, checkpoint, prefix, nn::load_options(place, *this));
 
-  // The lm_head is the token embeddings (tied), or its own tensor outside the prefix.
+  // The lm_head is the token embeddings (tied), or its own tensor outside the
+  // prefix (in the file's dtype when it is packed, as the other layers).
   at::Tensor lm_head = embed_tokens_->weight();
   if (!c.tie_word_embeddings && checkpoint.contains(lm_head_name)) {
-    lm_head = checkpoint.load(lm_head_name, place.dtype, place.device);
+    const at::ScalarType dtype = nn::packed_compute_for(place) ? checkpoint.info(lm_head_name).dtype : place.dtype;
+    lm_head = checkpoint.load(lm_head_name, dtype, place.device);
     if (!lm_head.sizes().equals(embed_tokens_->weight().sizes()))
       throw Error(checkpoint.folder().string() + ": " + lm_head_name + " has shape " + c10::str(lm_head.sizes()) +
                   ", expected " + c10::str(embed_tokens_->weight().sizes()));
   }
   lm_head_ = register_module("lm_head", std::make_shared<nn::Linear>(lm_head));
-  nn::prepare(*this);
+  nn::prepare(*this, place);
 }
 
 at::Tensor OptModel::embed_tokens(const at::Tensor& ids) const { return embed_tokens_->forward(ids.to(place_.device)); }
@@ -127,7 +130,7 @@ at::Tensor OptModel::forward(const at::Tensor& inputs_embeds, const at::Tensor& 
 
   nn::KvCache& cache = state->cache;
   cache.allocate(config_.num_hidden_layers, rows, config_.num_attention_heads, config_.head_dim(),
-                 nn::KvCache::capacity_for(length), place_.options(), /*key_bias=*/true);
+                 nn::KvCache::capacity_for(length, state->steps), place_.options(), /*key_bias=*/true);
   cache.write_key_bias(nn::additive_mask(mask, place_.dtype));
   at::Tensor out = run_layers(x, bias, &cache, hidden_states);
   cache.advance(length);

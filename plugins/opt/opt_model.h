@@ -24,6 +24,7 @@ struct OptState : nn::BatchState {
   nn::KvCache cache;              // keys and values; the prompt's padding as key bias
   at::Tensor next_position;       // [R] int64: row of embed_positions for the row's next token (offset included)
   int64_t max_next_position = 0;  // upper bound of next_position, kept on the host
+  int64_t steps = 0;              // decoding steps the cache is allocated for (0: unknown, it grows)
   OptState() {
     track(cache);
     track(next_position);

@@ -40,6 +40,7 @@ QFormerLayer::QFormerLayer(const Blip2QFormerConfig& config, bool cross_attentio
         register_module("crossattention", std::make_shared<QFormerAttention>(config, config.encoder_hidden_size));
   intermediate_ = nn::level(*this, "intermediate_query")
                       ->register_module("dense", std::make_shared<nn::Linear>(config.hidden_size, config.intermediate_size));
+  intermediate_->set_activation(act_);
   auto output = nn::level(*this, "output_query");
   output_ = output->register_module("dense", std::make_shared<nn::Linear>(config.intermediate_size, config.hidden_size));
   output_layer_norm_ =
@@ -62,7 +63,7 @@ QFormer::QFormer(const Blip2QFormerConfig& config) {
   });
 }
 
-void QFormer::loaded() { nn::prepare(*this); }
+void QFormer::loaded(const nn::Placement& place) { nn::prepare(*this, place); }
 
 QFormerOutput QFormer::forward(const at::Tensor& query_tokens, const at::Tensor& image_features,
                                bool want_hidden_states) const {

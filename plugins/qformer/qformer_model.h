@@ -12,6 +12,7 @@
 #include "core/blip2_config.h"
 #include "core/nn/linear.h"
 #include "core/nn/norms.h"
+#include "core/nn/placement.h"
 
 namespace capbench::blip2 {
 
@@ -47,8 +48,8 @@ struct QFormerOutput {
 class QFormer : public torch::nn::Module {
  public:
   explicit QFormer(const Blip2QFormerConfig& config);
-  // Call once after load_module().
-  void loaded();
+  // Call once after load_module(): prepares the layers for `place`.
+  void loaded(const nn::Placement& place);
   // query_tokens [1,Q,D] (or [B,Q,D]); image_features [B,N,encoder_hidden_size].
   QFormerOutput forward(const at::Tensor& query_tokens, const at::Tensor& image_features, bool want_hidden_states) const;
 

@@ -21,19 +21,17 @@ class QFormerBridge : public Bridge {
   explicit QFormerBridge(ComponentContext& ctx)
       : place_(nn::place(ctx, "qformer")), checkpoint_(Checkpoint::open(ctx.checkpoint, ctx.weights)) {
     config_ = Blip2Config::from_path(checkpoint_.folder());
-    const LoadOptions options{place_.dtype, place_.device};
-
     qformer_ = std::make_shared<QFormer>(config_.qformer);
-    LoadOptions qformer_options = options;
+    LoadOptions qformer_options = nn::load_options(place_, *qformer_);
     std::vector<std::string> names;
     for (const auto& name : checkpoint_.names("qformer.")) names.push_back(name.substr(std::string("qformer.").size()));
     qformer_options.ignore = qformer_text_side_names(names);
     load_module(*qformer_, checkpoint_, "qformer.", qformer_options);
-    qformer_->loaded();
+    qformer_->loaded(place_);
 
     projection_ = std::make_shared<nn::Linear>(config_.qformer.hidden_size, config_.text_hidden_size);
-    load_module(*projection_, checkpoint_, "language_projection.", options);
-    projection_->prepare();
+    load_module(*projection_, checkpoint_, "language_projection.", nn::load_options(place_, *projection_));
+    nn::prepare(*projection_, place_);
 
     if (!checkpoint_.contains("query_tokens"))
       throw Error(checkpoint_.folder().string() + ": checkpoint lacks tensor query_tokens");

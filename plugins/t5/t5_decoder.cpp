@@ -60,9 +60,15 @@ T5Decoder::Encoded T5Decoder::encode(const at::Tensor& soft_prompt, const at::Te
 
 TextDecoder::Start T5Decoder::start(const at::Tensor& soft_prompt, const at::Tensor& prompt_ids,
                                     const at::Tensor& prompt_mask) {
+  return start_for_steps(soft_prompt, prompt_ids, prompt_mask, 0);
+}
+
+TextDecoder::Start T5Decoder::start_for_steps(const at::Tensor& soft_prompt, const at::Tensor& prompt_ids,
+                                              const at::Tensor& prompt_mask, int64_t max_new_tokens) {
   c10::InferenceMode guard;
   Encoded encoded = encode(soft_prompt, prompt_ids, prompt_mask, nullptr);
   auto state = std::make_unique<T5State>();
+  state->steps = max_new_tokens;
   model_->start_state(*state, encoded.output, encoded.padding_bias);
   at::Tensor first = at::full({soft_prompt.size(0)}, spec_.decoder_start_token_id,
                               at::TensorOptions().dtype(at::kLong).device(model_->placement().device));

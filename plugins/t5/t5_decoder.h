@@ -16,6 +16,8 @@ class T5Decoder : public TextDecoder {
 
   const DecoderSpec& spec() const override { return spec_; }
   Start start(const at::Tensor& soft_prompt, const at::Tensor& prompt_ids, const at::Tensor& prompt_mask) override;
+  Start start_for_steps(const at::Tensor& soft_prompt, const at::Tensor& prompt_ids, const at::Tensor& prompt_mask,
+                        int64_t max_new_tokens) override;
   at::Tensor step(DecoderState& state, const at::Tensor& tokens) override;
   void select(DecoderState& state, const at::Tensor& rows) override;
   Forward forward(const at::Tensor& soft_prompt, const at::Tensor& prompt_ids, const at::Tensor& prompt_mask,
@@ -34,7 +36,7 @@ class T5Decoder : public TextDecoder {
 };
 
 // The plugin's factory: reads ctx.checkpoint's config.json and weights on ctx.device
-// in ctx.dtype (fp32 or bf16; fp16 is refused).
+// in ctx.dtype (fp32, bf16 or int8; fp16 is refused).
 std::shared_ptr<TextDecoder> make_t5_decoder(ComponentContext& ctx);
 
 }  // namespace capbench::t5

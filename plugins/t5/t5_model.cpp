@@ -97,6 +97,7 @@ T5FeedForwardLayer::T5FeedForwardLayer(const T5Config& c) : act_(c.dense_act_fn)
   } else {
     wi_0_ = dense->register_module("wi", std::make_shared<nn::Linear>(c.d_model, c.d_ff, false));
   }
+  wi_0_->set_activation(act_);
   wo_ = dense->register_module("wo", std::make_shared<nn::Linear>(c.d_ff, c.d_model, false));
   layer_norm_ = register_module("layer_norm", rms_norm(c));
 }
@@ -135,7 +136,7 @@ T5Model::T5Model(T5Config config, const Checkpoint& checkpoint, const std::strin
   decoder_ = register_module("decoder", std::make_shared<T5Stack>(c, true));
   if (!c.tie_word_embeddings) lm_head_ = register_module("lm_head", std::make_shared<nn::Linear>(c.d_model, c.vocab_size, false));
 
-  LoadOptions options{place.dtype, place.device};
+  LoadOptions options = nn::load_options(place, *this);
   // The embeddings are one tensor in transformers; older exports also store the
   // stacks' copies (and the lm_head even when it is tied to them).
   options.tied["shared.weight"] = "encoder.embed_tokens.weight";
@@ -143,7 +144,7 @@ T5Model::T5Model(T5Config config, const Checkpoint& checkpoint, const std::strin
   if (c.tie_word_embeddings) options.ignore.insert("lm_head.weight");
   load_module(*this, checkpoint, prefix, options);
   if (c.tie_word_embeddings) lm_head_ = register_module("lm_head", std::make_shared<nn::Linear>(shared_->weight()));
-  nn::prepare(*this);
+  nn::prepare(*this, place);
 }
 
 at::Tensor T5Model::embed(const at::Tensor& ids) const { return shared_->forward(ids); }
@@ -171,7 +172,7 @@ void T5Model::start_state(T5State& state, const at::Tensor& encoder_output, cons
     state.cross.append(i, k, v);
   }
   state.cross.advance(length);
-  state.self.allocate(layers, rows, config_.num_heads, config_.d_kv, nn::KvCache::capacity_for(1), place_.options());
+  state.self.allocate(layers, rows, config_.num_heads, config_.d_kv, nn::KvCache::capacity_for(1, state.steps), place_.options());
 }
 
 at::Tensor T5Model::decode(const at::Tensor& decoder_ids, const at::Tensor& encoder_output,

@@ -33,6 +33,7 @@ struct T5State : nn::BatchState {
   // capacity-1-j, so query position p reads the last p+1 columns (no per-step
   // bucket math). The same for every row: not tracked.
   at::Tensor bias_by_reversed_distance;
+  int64_t steps = 0;  // decoding steps the self cache is allocated for (0: unknown, it grows)
   T5State() {
     track(padding_bias);
     track(cross);

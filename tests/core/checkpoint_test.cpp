@@ -93,6 +93,19 @@ TEST_CASE("views are zero-copy over the mapping and outlive the checkpoint objec
   CHECK(capbench::Checkpoint::open(fixture("blip2-opt-tiny")).metadata("query_tokens").size() == 1);
 }
 
+TEST_CASE("release_file_pages drops a view's pages, which read back the same; other tensors are left alone") {
+  Checkpoint checkpoint = Checkpoint::open(fixture("blip2-opt-tiny"));
+  const at::Tensor view = checkpoint.view("language_model.model.decoder.embed_tokens.weight");
+  const at::Tensor copy = view.clone();
+  capbench::release_file_pages(view);
+  CHECK(torch::equal(view, copy));  // read again from the file
+  capbench::release_file_pages(copy);  // not mapped: untouched
+  CHECK(torch::equal(view, copy));
+  capbench::release_file_pages(at::Tensor());
+  capbench::release_file_pages(view.slice(0, 3, 7).t());  // a strided view inside the mapping
+  CHECK(torch::equal(view, copy));
+}
+
 TEST_CASE("tensors read through the checkpoint reproduce the reference's computations on them") {
   Checkpoint opt = Checkpoint::open(fixture("blip2-opt-tiny"));
   Checkpoint refs = Checkpoint::open(fixture("blip2-opt-tiny/references.safetensors"));

@@ -113,6 +113,28 @@ TEST_CASE("bf16 and fp16 targets convert floating tensors, keep integer buffers,
   }
 }
 
+TEST_CASE("keep_stored names load in the file's dtype (views on the CPU) while the rest converts") {
+  TempDir dir;
+  auto tensors = tiny_tensors();
+  tensors[3].second = tensors[3].second.to(torch::kHalf);  // model.blocks.1.weight stored in fp16
+  Checkpoint checkpoint = write(dir, tensors);
+  TinyModel model;
+  LoadOptions options;
+  options.dtype = torch::kBFloat16;
+  options.tied = {{"head.weight", "embed.weight"}};
+  options.keep_stored = {"blocks.1.weight", "head.weight"};
+  capbench::load_module(*model, checkpoint, "model.", options);
+  const at::Tensor kept = model->blocks[1]->as<Projection>()->weight;
+  CHECK((kept.scalar_type() == torch::kHalf));
+  CHECK(kept.data_ptr() == checkpoint.view("model.blocks.1.weight").data_ptr());
+  CHECK((model->blocks[0]->as<Projection>()->weight.scalar_type() == torch::kBFloat16));
+  // A tie whose two ends ask for different dtypes gets one tensor of each.
+  CHECK((model->embed.scalar_type() == torch::kBFloat16));
+  CHECK((model->head.scalar_type() == torch::kFloat));
+  CHECK(model->head.data_ptr() == checkpoint.view("model.embed.weight").data_ptr());
+  CHECK(torch::equal(model->embed, tensors[0].second.to(torch::kBFloat16)));
+}
+
 TEST_CASE("parameters registered as one tensor under two names need no tie") {
   struct Shared : torch::nn::Module {
     Shared() {

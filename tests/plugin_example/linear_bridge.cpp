@@ -19,8 +19,8 @@ class LinearBridge : public Bridge {
     const Checkpoint checkpoint = Checkpoint::open(ctx.checkpoint);
     const std::vector<int64_t>& shape = checkpoint.info("projection.weight").shape;
     projection_ = std::make_shared<nn::Linear>(shape.at(1), shape.at(0));
-    load_module(*projection_, checkpoint, "projection.", {place_.dtype, place_.device});
-    projection_->prepare();
+    load_module(*projection_, checkpoint, "projection.", nn::load_options(place_, *projection_));
+    nn::prepare(*projection_, place_);
   }
 
   Output bridge(const at::Tensor& features, bool /*want_hidden_states*/) override {

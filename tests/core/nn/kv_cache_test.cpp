@@ -75,3 +75,35 @@ TEST_CASE("select keeps, repeats and reorders rows of every buffer and the key b
   CHECK(torch::equal(cache.values(0)[2], positions(1, 2, 100)[0]));
   CHECK(torch::equal(cache.key_bias(0).reshape({3, 2}), torch::tensor({{0.0f, 0.0f}, {0.0f, 0.0f}, {0.0f, -1.0f}})));
 }
+
+TEST_CASE("capacity_for: the prefix plus every planned step, or room for some when they are unknown") {
+  CHECK(nn::KvCache::capacity_for(33, 20) == 53);
+  CHECK(nn::KvCache::capacity_for(1, 30) == 31);
+  CHECK(nn::KvCache::capacity_for(33) == 33 + 32);
+  CHECK(nn::KvCache::capacity_for(100, 0) == 150);
+}
+
+TEST_CASE("a reorder that keeps the row count rewrites rows in place, repeats and swaps included") {
+  nn::KvCache cache;
+  cache.allocate(2, 4, 2, 3, 6, torch::TensorOptions(), true);
+  std::vector<at::Tensor> rows;
+  for (int64_t r = 0; r < 4; ++r) rows.push_back(positions(1, 3, 10.0 * r)[0]);
+  const at::Tensor keys = torch::stack(rows);
+  for (size_t layer = 0; layer < 2; ++layer) cache.append(layer, keys, keys + 100);
+  cache.write_key_bias(torch::tensor({{0.0f, -1.0f, 0.0f}, {0.0f, 0.0f, -2.0f}, {-3.0f, 0.0f, 0.0f}, {0.0f, 0.0f, 0.0f}}));
+  cache.advance(3);
+  const void* before = cache.keys(0).data_ptr();
+  const at::Tensor order = torch::tensor({2, 2, 0, 3}, torch::kLong);  // row 1 dropped, row 2 repeated
+  cache.select(order);
+  CHECK(cache.keys(0).data_ptr() == before);  // in place
+  CHECK(cache.rows() == 4);
+  for (size_t layer = 0; layer < 2; ++layer) {
+    CHECK(torch::equal(cache.keys(layer), keys.index_select(0, order)));
+    CHECK(torch::equal(cache.values(layer), (keys + 100).index_select(0, order)));
+  }
+  CHECK(torch::equal(cache.key_bias(0).reshape({4, 3}),
+                     torch::tensor({{-3.0f, 0.0f, 0.0f}, {-3.0f, 0.0f, 0.0f}, {0.0f, -1.0f, 0.0f}, {0.0f, 0.0f, 0.0f}})));
+  // Appending after the reorder writes every row's next position.
+  cache.append(0, positions(4, 1, 50), positions(4, 1, 150));
+  CHECK(torch::equal(cache.keys(0).narrow(2, 0, 3), keys.index_select(0, order)));
+}

@@ -5,6 +5,7 @@
 #include <torch/version.h>
 
 #include "core/error.h"
+#include "core/nn/packed_linear.h"
 #include "core/nn/placement.h"
 
 using namespace capbench;
@@ -38,4 +39,26 @@ TEST_CASE("unknown names, refused dtypes and fp16 on a libtorch 1 CPU are errors
 #else
   CHECK((nn::place(context("cpu", "fp16"), "comp").dtype == at::kHalf));
 #endif
+}
+
+TEST_CASE("int8: fp32 activations on a CPU without native bf16, and refused where it cannot run") {
+  if (!nn::cpu_features().int8) {
+    CHECK_THROWS_WITH_AS(nn::place(context("cpu", "int8"), "comp"), doctest::Contains("comp: int8 needs"), Error);
+    return;
+  }
+  const nn::Placement p = nn::place(context("cpu", "int8"), "comp");
+  CHECK(p.int8);
+  CHECK(p.device.is_cpu());
+  CHECK((p.dtype == nn::int8_activation_dtype()));
+  CHECK((p.dtype == (nn::cpu_features().native_bf16 ? at::kBFloat16 : at::kFloat)));
+  CHECK(p.name() == "int8");
+  CHECK(nn::place(context("cpu", "bf16"), "comp").name() == "bf16");
+  CHECK_FALSE(nn::place(context("cpu", "fp32"), "comp").int8);
+  if (torch::cuda::is_available())
+    CHECK_THROWS_WITH_AS(nn::place(context("cuda", "int8"), "comp"), doctest::Contains("comp: int8 runs on the CPU only"),
+                         Error);
+}
+
+TEST_CASE("an unknown dtype names the four a component takes") {
+  CHECK_THROWS_WITH_AS(nn::place(context("cpu", "fp8"), "comp"), doctest::Contains("fp32, fp16, bf16 or int8"), Error);
 }
