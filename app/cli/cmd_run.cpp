@@ -180,6 +180,7 @@ int run_process(const po::variables_map& vm, const distributed::Shard& shard, bo
               << experiment.file.string() << "\n";
     return 0;
   }
+  record_reference_rows(experiment, *store, sweep.embedder.get());
   write_sweep_outputs("run", experiment, *store, sweep.embedder.get());
   std::cout << "see the results: capbench leaderboard " << experiment.output.dir.string() << "\n";
   return 0;

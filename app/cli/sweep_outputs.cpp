@@ -28,18 +28,15 @@ void say(const std::string& command, const std::string& text) {
   std::cerr << ("capbench " + command + ": " + text + "\n") << std::flush;
 }
 
-// The leaderboard's reference rows: where the ground truth and "a photo" land
-// with this scorer (kept in the store; computed again only when stale).
+}  // namespace
+
 void record_reference_rows(const Experiment& experiment, ResultsStore& store, SentenceEmbedder* embedder) {
   if (embedder && experiment.scorer.enabled && experiment.scorer.needs_embedder())
     update_reference_scores(store, *embedder, fs::absolute(experiment.scorer.component.checkpoint).string());
 }
 
-}  // namespace
-
 void write_sweep_outputs(const std::string& command, const Experiment& experiment, ResultsStore& store,
                          SentenceEmbedder* embedder) {
-  record_reference_rows(experiment, store, embedder);
   if (experiment.output.submission) {
     if (!embedder) throw Error(experiment.file.string() + ": output.submission needs a [scorer] with a checkpoint");
     for (const fs::path& written : write_run_submissions(store, *embedder, experiment.output.dir))

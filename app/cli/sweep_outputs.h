@@ -13,6 +13,11 @@
 
 namespace capbench::cli {
 
+// The leaderboard's reference rows (the ground truth and "a photo", scored by
+// the experiment's scorer) recorded in `store` unless already there for its
+// images; nothing without a cosine scorer. Before the leaderboard is printed.
+void record_reference_rows(const Experiment& experiment, ResultsStore& store, SentenceEmbedder* embedder);
+
 // The submission files when the experiment asks for them (output.submission),
 // and the report. `embedder` may be null when no submission is asked for.
 // Messages start with "capbench COMMAND:".

@@ -19,15 +19,5 @@ TEST_CASE("end to end: pixels through blip2-vision, qformer and opt give transfo
     soft = bridge->bridge(encoder->encode(refs.view("pixel_values")).last_hidden_state).soft_prompt;
   }
   CHECK(max_abs_diff(soft, refs.view("language_projection")) < 1e-4);
-  const nlohmann::json cases = references_json("blip2-opt-tiny")["generate_cases"];
-  for (const std::string name : {"greedy_noprompt", "beam3_prompt"}) {
-    CAPTURE(name);
-    const nlohmann::json& info = cases[name];
-    const std::string key = "gen." + name;
-    at::Tensor ids = info.value("prompt", false) ? refs.view(key + ".input_ids") : torch::full({2, 1}, 2, torch::kLong);
-    at::Tensor mask = info.value("prompt", false) ? refs.view(key + ".attention_mask") : torch::ones_like(ids);
-    GenerationOptions o = options_from_hf_kwargs(info["kwargs"], true, ids.size(1));
-    GenerationOutput out = generate(*decoder, soft, ids, mask, o);
-    CHECK(as_sequences(out.captions, 1).equal(refs.view(key + ".sequences")));
-  }
+  check_blip2_opt_cases(*decoder, soft, {"greedy_noprompt", "beam3_prompt"});
 }

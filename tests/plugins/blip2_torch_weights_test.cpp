@@ -44,17 +44,7 @@ TEST_CASE("the .bin shards give blip2-opt-tiny's soft prompt and ids") {
   const Checkpoint refs = references("blip2-opt-tiny");
   const at::Tensor soft = soft_prompt(model, refs.view("pixel_values"));
   CHECK(max_abs_diff(soft, refs.view("language_projection")) < 1e-4);
-  const nlohmann::json cases = references_json("blip2-opt-tiny")["generate_cases"];
-  for (const std::string name : {"greedy_noprompt", "greedy_prompt", "beam3_noprompt", "beam3_prompt", "beam5_lp2_nrs3"}) {
-    CAPTURE(name);
-    const nlohmann::json& info = cases[name];
-    const std::string key = "gen." + name;
-    at::Tensor ids = info.value("prompt", false) ? refs.view(key + ".input_ids") : torch::full({2, 1}, 2, torch::kLong);
-    at::Tensor mask = info.value("prompt", false) ? refs.view(key + ".attention_mask") : torch::ones_like(ids);
-    GenerationOptions o = options_from_hf_kwargs(info["kwargs"], true, ids.size(1));
-    GenerationOutput out = generate(*model.decoder, soft, ids, mask, o);
-    CHECK(as_sequences(out.captions, 1).equal(refs.view(key + ".sequences")));
-  }
+  check_blip2_opt_cases(*model.decoder, soft, {"greedy_noprompt", "greedy_prompt", "beam3_noprompt", "beam3_prompt", "beam5_lp2_nrs3"});
 }
 
 TEST_CASE("the LAVIS .pth files give transformers' ids for their weights") {

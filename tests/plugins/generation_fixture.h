@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/checkpoint.h"
 #include "core/generation.h"
@@ -61,6 +62,25 @@ inline at::Tensor as_sequences(const std::vector<std::vector<Caption>>& captions
       rows.push_back(torch::tensor(ids, torch::kLong));
     }
   return torch::stack(rows);
+}
+
+// The named `generate_cases` of blip2-opt-tiny's references, decoded by
+// `decoder` from the image-side output `soft`: each must give transformers'
+// sequences (the BLIP-2 end-to-end tests, whatever file the weights came from).
+inline void check_blip2_opt_cases(TextDecoder& decoder, const at::Tensor& soft,
+                                  const std::vector<std::string>& names) {
+  const Checkpoint refs = references("blip2-opt-tiny");
+  const nlohmann::json cases = references_json("blip2-opt-tiny")["generate_cases"];
+  for (const std::string& name : names) {
+    CAPTURE(name);
+    const nlohmann::json& info = cases[name];
+    const std::string key = "gen." + name;
+    at::Tensor ids = info.value("prompt", false) ? refs.view(key + ".input_ids") : torch::full({2, 1}, 2, torch::kLong);
+    at::Tensor mask = info.value("prompt", false) ? refs.view(key + ".attention_mask") : torch::ones_like(ids);
+    GenerationOptions o = options_from_hf_kwargs(info["kwargs"], true, ids.size(1));
+    GenerationOutput out = generate(decoder, soft, ids, mask, o);
+    CHECK(as_sequences(out.captions, 1).equal(refs.view(key + ".sequences")));
+  }
 }
 
 // The cases of tests/fixtures/generate_extra.json for one model folder: each
